@@ -1,0 +1,5 @@
+import sys
+
+from digitize.cli import main
+
+sys.exit(main())

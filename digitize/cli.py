@@ -1,0 +1,340 @@
+"""The ``digitize`` command: a thin edge over the library (argument parsing, settings, output)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from digitize.config import Settings, load_settings
+from digitize.errors import DigitizeError
+
+log = logging.getLogger("digitize")
+
+EXIT_FILES_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def _open_backends(settings: Settings):  # type: ignore[no-untyped-def]
+    """The index and object store the settings select (created here, at the edge)."""
+    from storage.index import Index
+
+    settings.archive.mkdir(parents=True, exist_ok=True)
+    index = Index.from_url(settings.sqlite_url())
+    if settings.object_store == "s3":
+        from storage.s3 import make_s3_store
+
+        store = make_s3_store(settings)
+    else:
+        from storage.objects import LocalObjectStore
+
+        store = LocalObjectStore(settings.archive / "objects")
+    return index, store
+
+
+# --- run -------------------------------------------------------------------------------------------
+
+
+def _progress(enabled: bool):  # type: ignore[no-untyped-def]
+    from digitize.embedded import FileReport, Progress
+
+    if not enabled:
+        class Plain(Progress):
+            def file_done(self, report: FileReport) -> None:
+                if report.status == "failed":
+                    return  # already logged as an error with its reason
+                log.info("%s: %s (%d pages, %d documents)", report.source, report.status, report.pages,
+                         report.documents)
+        return Plain()
+
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    class RichProgress(Progress):
+        def __init__(self) -> None:
+            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                           TimeRemainingColumn(), transient=False)
+            self.files = self.bar.add_task("files", total=0, rate="")
+            self.pages = self.bar.add_task("pages", total=0, rate="")
+            self.bar.start()
+
+        def start(self, files: int) -> None:
+            self.bar.update(self.files, total=files)
+
+        def add_pages(self, n: int) -> None:
+            t = self.bar.tasks[self.pages]
+            self.bar.update(self.pages, total=(t.total or 0) + n)
+
+        def page_done(self) -> None:
+            self.bar.advance(self.pages)
+            t = self.bar.tasks[self.pages]
+            speed = t.finished_speed or t.speed
+            self.bar.update(self.pages, rate=f"{speed:.2f} pages/s" if speed else "")
+
+        def file_done(self, report: FileReport) -> None:
+            self.bar.advance(self.files)
+
+        def stop(self) -> None:
+            self.bar.stop()
+
+    return RichProgress()
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Process files and folders; exit 0 only when every file was processed."""
+    from digitize import embedded
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    for p in missing:
+        print(f"digitize: {p}: no such file or folder", file=sys.stderr)
+    index, store = _open_backends(settings)
+    show_bar = sys.stderr.isatty() and not args.no_progress
+    try:
+        summary = embedded.run([Path(p) for p in args.paths if Path(p).exists()], settings, index, store,
+                               _progress(show_bar))
+    except KeyboardInterrupt:
+        print("\ndigitize: stopped. Finished pages are saved; run the same command again to resume.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print_summary(summary, settings)
+    return 0 if summary.ok and not missing else EXIT_FILES_FAILED
+
+
+def print_summary(summary: Any, settings: Settings) -> None:
+    """A summary a clerk understands: every file and page counted."""
+    files = summary.files
+    pages = sum(f.pages for f in files)
+    done_pages = sum(f.pages_done for f in files)
+    failed_pages = sum(f.pages_failed for f in files)
+    blank = sum(f.pages_blank for f in files)
+    docs = sum(f.documents for f in files)
+    review = sum(f.needs_review for f in files)
+    rate = summary.pages_processed / summary.seconds if summary.seconds else 0.0
+    print(f"Files:     {len(files)} found — {summary.count('done')} done, {summary.count('skipped')} already done "
+          f"earlier, {summary.count('failed')} failed")
+    print(f"Pages:     {pages} — {done_pages} read ({blank} blank), {failed_pages} failed")
+    print(f"Documents: {docs} new — {review} need a clerk's review")
+    print(f"Time:      {summary.seconds:.1f} s ({summary.pages_processed} pages processed, {rate:.2f} pages/s)")
+    print(f"Archive:   {settings.archive}")
+    failed = [f for f in files if f.status == "failed"]
+    if failed:
+        print("Failed files (kept in the archive's quarantine; fix and run again):")
+        for f in failed:
+            print(f"  {f.error or f.source}")
+
+
+# --- reading back -----------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the JSONL export (contract 2)."""
+    from digitize.export import write_jsonl
+
+    index, _store = _open_backends(settings)
+    docs = index.list_documents()
+    if args.jsonl == "-":
+        n = write_jsonl(docs, sys.stdout)
+    else:
+        with open(args.jsonl, "w", encoding="utf-8") as out:
+            n = write_jsonl(docs, out)
+    print(f"{n} documents written to {args.jsonl}", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List documents (or files with --files)."""
+    index, _store = _open_backends(settings)
+    if args.files:
+        for f in index.list_files(status=args.status):
+            err = f"  {f['error_message']}" if f["error_message"] else ""
+            print(f"{f['status']:<10} {f['page_count']:>4}p  {f['source']}{err}")
+        return 0
+    for d in index.list_documents(dossier_id=args.dossier):
+        md = d.metadata.values()
+        flag = "REVIEW" if d.needs_review else "ok"
+        print(f"{d.doc_id}  {d.dossier_id or '-':<28} {flag:<6} {md['doc_type'] or '?'} {md['number'] or '?'} "
+              f"{md['issued_date'] or '?'}  {d.source} p{','.join(map(str, d.pages))}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    """Show a document (by id) or a dossier (by code) as JSON."""
+    from digitize.errors import NotFoundError
+    from digitize.export import export_record
+
+    index, _store = _open_backends(settings)
+    try:
+        doc = index.get_document(args.id)
+        rec = export_record(doc)
+        rec["history"] = [{k: str(v) if k == "at" else v for k, v in h.items()} for h in index.history_of(doc.doc_id)]
+        if not args.text:
+            rec["text"] = f"<{len(doc.text)} characters; --text to show>"
+        print(json.dumps(rec, ensure_ascii=False, indent=2))
+        return 0
+    except NotFoundError:
+        docs = list(index.list_documents(dossier_id=args.id, kind=None))
+        if not docs:
+            raise NotFoundError(f"no document or dossier {args.id!r}") from None
+        out = {"dossier_id": args.id, "documents": [export_record(d) for d in docs]}
+        if not args.text:
+            for r in out["documents"]:
+                r.pop("text")
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Scan-quality report; --rescan lists the pages a clerk should scan again."""
+    index, _store = _open_backends(settings)
+    rows = index.list_pages()
+    shown = 0
+    for r in rows:
+        issues = json.loads(r["issues"])
+        if args.rescan and not issues and r["status"] != "failed":
+            continue
+        why = "; ".join(issues) or (r["error"] or "") if r["status"] == "failed" else "; ".join(issues)
+        print(f"{r['source']}  page {r['page']:>3}  skew={r['skew_deg']:+.1f}°  blur={r['blur']:.0f}  "
+              f"dpi={r['dpi']:.0f}  {'blank ' if r['blank'] else ''}{why}")
+        shown += 1
+    if args.rescan:
+        print(f"{shown} pages to rescan", file=sys.stderr)
+    return 0
+
+
+# --- segmentation tools ------------------------------------------------------------------------------
+
+
+def cmd_separator(args: argparse.Namespace, settings: Settings) -> int:
+    """Print separator sheets (one A4 page per dossier code, QR = the code)."""
+    from digitize.separator import write_sheets
+
+    write_sheets(args.codes, Path(args.output))
+    print(f"{len(args.codes)} separator sheets written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
+    """Attach a document to a dossier code by hand."""
+    from digitize import manual
+
+    index, _store = _open_backends(settings)
+    manual.assign(index, args.doc_id, args.code, who=args.who)
+    print(f"{args.doc_id} -> {args.code}")
+    return 0
+
+
+def cmd_split(args: argparse.Namespace, settings: Settings) -> int:
+    """Split a document in two before a page."""
+    from digitize import manual
+
+    index, _store = _open_backends(settings)
+    a, b = manual.split(index, args.doc_id, args.at_page, who=args.who)
+    print(f"{a.doc_id} pages {list(a.pages)}; {b.doc_id} pages {list(b.pages)}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace, settings: Settings) -> int:
+    """Merge documents of the same file into one."""
+    from digitize import manual
+
+    index, _store = _open_backends(settings)
+    doc = manual.merge(index, args.doc_ids, who=args.who)
+    print(f"{doc.doc_id} pages {list(doc.pages)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the portal HTTP API."""
+    from digitize.api.server import serve
+
+    serve(settings, args.host or settings.api_host, args.port or settings.api_port)
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------------------
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also read by tests that check docker-compose commands)."""
+    import getpass
+
+    p = argparse.ArgumentParser(prog="digitize", description="Digitise scanned administrative results.")
+    p.add_argument("--archive", type=Path, help="archive folder (default: $DIGITIZE_ARCHIVE or ./digitize-archive)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--archive", type=Path, default=argparse.SUPPRESS, help="archive folder")
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("run", cmd_run, "process scanned files and folders (recursively)")
+    sp.add_argument("paths", nargs="+", help="files or folders")
+    sp.add_argument("--jobs", "-j", type=int, help="pages processed in parallel (default: number of cores)")
+    sp.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+
+    sp = add("export", cmd_export, "write one JSON line per document")
+    sp.add_argument("--jsonl", required=True, help="output file ('-' for standard output)")
+
+    sp = add("list", cmd_list, "list documents (or files)")
+    sp.add_argument("--dossier", help="only this dossier code")
+    sp.add_argument("--files", action="store_true", help="list input files and their status instead")
+    sp.add_argument("--status", help="with --files: only this status (done, failed, processing)")
+
+    sp = add("show", cmd_show, "show a document (by id) or a dossier (by code)")
+    sp.add_argument("id")
+    sp.add_argument("--text", action="store_true", help="include the OCR text")
+
+    sp = add("report", cmd_report, "scan-quality report per page")
+    sp.add_argument("--rescan", action="store_true", help="only pages that should be scanned again")
+
+    sp = add("separator", cmd_separator, "print separator sheets for dossier codes")
+    sp.add_argument("codes", nargs="+", metavar="CODE")
+    sp.add_argument("-o", "--output", required=True, help="output PDF")
+
+    who = getpass.getuser()
+    sp = add("assign", cmd_assign, "attach a document to a dossier code")
+    sp.add_argument("doc_id")
+    sp.add_argument("code")
+    sp.add_argument("--who", default=who)
+
+    sp = add("split", cmd_split, "split a document before a page")
+    sp.add_argument("doc_id")
+    sp.add_argument("at_page", type=int)
+    sp.add_argument("--who", default=who)
+
+    sp = add("merge", cmd_merge, "merge documents into one")
+    sp.add_argument("doc_ids", nargs="+")
+    sp.add_argument("--who", default=who)
+
+    sp = add("serve", cmd_serve, "run the portal HTTP API")
+    sp.add_argument("--host")
+    sp.add_argument("--port", type=int)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``digitize`` command."""
+    from digitize.logs import configure
+
+    args = build_parser().parse_args(argv)
+    configure("DEBUG" if args.verbose else "INFO")
+    try:
+        settings = load_settings(archive=getattr(args, "archive", None), jobs=getattr(args, "jobs", None))
+        return args.func(args, settings)
+    except DigitizeError as e:
+        print(f"digitize: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Settings, read once at the edge (CLI, worker entry point, API) from ``DIGITIZE_*`` variables.
+
+Library code never reads the environment: it receives a ``Settings`` (or the values it needs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """All configuration of digitize. Every field maps to ``DIGITIZE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGITIZE_", extra="ignore")
+
+    # where the embedded default keeps everything (objects/ and index.sqlite)
+    archive: Path = Field(default=Path("digitize-archive"))
+    jobs: int = Field(default_factory=_default_jobs, ge=1)
+
+    # OCR
+    lang: str = "vie"
+    ocr_timeout: float = Field(default=180.0, gt=0)
+    render_dpi: int = Field(default=300, ge=72, le=1200)
+
+    # input limits
+    max_pixels: int = Field(default=200_000_000, ge=1)  # decompression-bomb guard, per page
+    max_pages: int = Field(default=5000, ge=1)
+
+    # storage back-ends: "local" (folder) or "s3"; index: SQLAlchemy URL ("" = SQLite in archive)
+    object_store: str = "local"
+    index_url: str = ""
+    s3_endpoint: str = "localhost:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "digitize"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+
+    # distributed mode
+    redis_url: str = "redis://localhost:6379/0"
+    job_timeout: int = Field(default=900, ge=10)
+    job_retries: int = Field(default=3, ge=0)
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+
+    def sqlite_url(self) -> str:
+        """The index URL: the configured one or SQLite inside the archive folder."""
+        if self.index_url:
+            return self.index_url
+        return f"sqlite:///{(self.archive / 'index.sqlite').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (e.g. from CLI flags) on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

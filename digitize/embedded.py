@@ -1,0 +1,301 @@
+"""The embedded driver: ``digitize run`` in one process tree, no services.
+
+Pages of all files run in a process pool (one tesseract thread per worker). Each finished page is
+saved to the object store and the index at once, so a run stopped by Ctrl-C or ``kill -9`` resumes
+on the next run where it stopped; a file whose pages are all stored is finished (segmented,
+extracted, PDFs assembled) in the parent process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digitize.config import Settings
+from digitize.errors import DigitizeError, InputError
+from digitize.finish import finish_file
+from digitize.ingest import Candidate, discover, inspect
+from digitize.logs import job_context
+from digitize.models import PageResult, SourceFile, from_dict, to_dict
+from digitize.pipeline import PageOutcome, PageTask, failed_page, process_page
+from storage import layout
+from storage.index import Index
+from storage.objects import ObjectStore
+
+log = logging.getLogger(__name__)
+
+MAX_CRASHES_PER_PAGE = 2
+
+
+@dataclass
+class FileReport:
+    """How one input file went."""
+
+    source: str
+    sha256: str = ""
+    status: str = "pending"  # done, failed, skipped (already done), partial (some pages failed)
+    pages: int = 0
+    pages_done: int = 0
+    pages_failed: int = 0
+    pages_blank: int = 0
+    documents: int = 0
+    needs_review: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did, file by file."""
+
+    files: list[FileReport] = field(default_factory=list)
+    seconds: float = 0.0
+    pages_processed: int = 0  # pages OCR'd in this run (not loaded from a previous run)
+
+    @property
+    def ok(self) -> bool:
+        """True when every file was processed without a failure."""
+        return all(f.status in ("done", "skipped") for f in self.files)
+
+    def count(self, status: str) -> int:
+        """Number of files with ``status``."""
+        return sum(1 for f in self.files if f.status == status)
+
+
+class Progress:
+    """Progress callbacks; the CLI supplies a rich progress bar or plain log lines."""
+
+    def start(self, files: int) -> None:
+        """Called once with the number of files found."""
+
+    def add_pages(self, n: int) -> None:
+        """Called when a file's pages become known."""
+
+    def page_done(self) -> None:
+        """Called for every page finished (processed or loaded from a previous run)."""
+
+    def file_done(self, report: FileReport) -> None:
+        """Called when a file is finished or failed."""
+
+    def stop(self) -> None:
+        """Called at the end."""
+
+
+@dataclass
+class _FileState:
+    src: SourceFile
+    report: FileReport
+    results: dict[int, PageResult] = field(default_factory=dict)
+    pending: set[int] = field(default_factory=set)
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    import cv2  # imported once per worker, not per page
+
+    cv2.setNumThreads(1)
+
+
+def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
+        progress: Progress | None = None) -> RunSummary:
+    """Process every file under ``paths``; return a summary (never raises for a bad input file)."""
+    progress = progress or Progress()
+    started = time.monotonic()
+    summary = RunSummary()
+    candidates = list(discover(paths))
+    progress.start(len(candidates))
+    states: list[_FileState] = []
+    seen: set[str] = set()
+    for cand in candidates:
+        state = _open_file(cand, settings, index, store, summary, progress, seen)
+        if state is not None:
+            states.append(state)
+    _run_pages(states, settings, index, store, summary, progress)
+    summary.seconds = time.monotonic() - started
+    progress.stop()
+    return summary
+
+
+def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectStore, summary: RunSummary,
+               progress: Progress, seen: set[str]) -> _FileState | None:
+    report = FileReport(source=cand.source)
+    summary.files.append(report)
+    try:
+        src = inspect(cand.path, cand.source, max_pixels=settings.max_pixels, max_pages=settings.max_pages,
+                      render_dpi=settings.render_dpi)
+    except InputError as e:
+        _fail_input(cand, e, index, store, report)
+        progress.file_done(report)
+        return None
+    except OSError as e:
+        _fail_input(cand, InputError(f"cannot read the file ({e.strerror or e})", path=cand.source),
+                    index, store, report)
+        progress.file_done(report)
+        return None
+    report.sha256, report.pages = src.sha256, src.page_count
+    row = index.get_file(src.sha256)
+    if src.sha256 in seen or (row and row["status"] == "done"):
+        report.status = "skipped"
+        report.error = "same bytes as " + (row["source"] if row else "another file in this run")
+        if row:
+            report.pages_done, report.pages_blank = row["pages_done"], row["pages_blank"]
+        log.info("%s: already processed (sha256 %s), nothing to do", src.source, src.sha256[:12])
+        progress.file_done(report)
+        return None
+    seen.add(src.sha256)
+    okey = layout.original_key(src.sha256, src.kind.value)
+    if not store.exists(okey):
+        store.put_file(okey, Path(src.path))
+    index.upsert_file(src.sha256, source=src.source, size=src.size, kind=src.kind.value,
+                      page_count=src.page_count, status="processing", original_key=okey)
+    state = _FileState(src, report)
+    for page in range(1, src.page_count + 1):
+        stored = _load_stored_page(store, src.sha256, page)
+        if stored is not None:
+            state.results[page] = stored
+        else:
+            state.pending.add(page)
+    progress.add_pages(src.page_count)
+    for _ in state.results:
+        progress.page_done()
+    if state.results:
+        log.info("%s: resuming, %d of %d pages already done", src.source, len(state.results), src.page_count)
+    return state
+
+
+def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectStore, report: FileReport) -> None:
+    import hashlib
+
+    try:
+        from digitize.ingest import sha256_of
+
+        sha, size = sha256_of(cand.path)
+        store.put_file(f"quarantine/{sha}/{cand.path.name}", cand.path)
+    except OSError:
+        sha, size = hashlib.sha256(f"unreadable:{cand.source}".encode()).hexdigest(), 0
+    err.path = cand.source
+    report.sha256, report.status, report.error = sha, "failed", str(err)
+    index.fail_file(sha, source=cand.source, size=size, reason=err.reason, message=str(err))
+    log.error("%s", err)
+
+
+def _load_stored_page(store: ObjectStore, sha: str, page: int) -> PageResult | None:
+    key = layout.page_result_key(sha, page)
+    if not store.exists(key) or not store.exists(layout.page_pdf_key(sha, page)):
+        return None
+    return from_dict(PageResult, json.loads(store.get_bytes(key)))
+
+
+def _save_page(store: ObjectStore, index: Index, sha: str, outcome: PageOutcome) -> None:
+    r = outcome.result
+    rkey = None
+    if outcome.pdf is not None and not r.failed:
+        store.put_bytes(layout.page_pdf_key(sha, r.page), outcome.pdf, "application/pdf")
+        rkey = layout.page_result_key(sha, r.page)
+        store.put_bytes(rkey, json.dumps(to_dict(r), ensure_ascii=False).encode(), "application/json")
+    index.record_page(sha, r, result_key=rkey)
+
+
+def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
+    for st in states:
+        for page in sorted(st.pending):
+            yield st, PageTask(path=st.src.path, kind=st.src.kind, page=page, render_dpi=settings.render_dpi,
+                               max_pixels=settings.max_pixels, lang=settings.lang,
+                               ocr_timeout=settings.ocr_timeout)
+
+
+def _run_pages(states: list[_FileState], settings: Settings, index: Index, store: ObjectStore,
+               summary: RunSummary, progress: Progress) -> None:
+    for st in states:
+        if not st.pending:
+            _finish(st, index, store, progress)
+    todo = _tasks(states, settings)
+    retry: list[tuple[_FileState, PageTask]] = []
+    crashes: dict[tuple[str, int], int] = {}
+    max_in_flight = settings.jobs * 2
+
+    def on_done(st: _FileState, outcome: PageOutcome) -> None:
+        with job_context(st.src.sha256[:12]):
+            _save_page(store, index, st.src.sha256, outcome)
+        st.results[outcome.result.page] = outcome.result
+        st.pending.discard(outcome.result.page)
+        summary.pages_processed += 1
+        progress.page_done()
+        if not st.pending:
+            _finish(st, index, store, progress)
+
+    while True:
+        pool = _make_pool(settings.jobs)
+        in_flight: dict[Future[PageOutcome], tuple[_FileState, PageTask]] = {}
+        broken = False
+        try:
+            while True:
+                while len(in_flight) < max_in_flight:
+                    item = retry.pop() if retry else next(todo, None)
+                    if item is None:
+                        break
+                    in_flight[pool.submit(process_page, item[1])] = item
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    st, task = in_flight.pop(fut)
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        key = (st.src.sha256, task.page)
+                        crashes[key] = crashes.get(key, 0) + 1
+                        if crashes[key] >= MAX_CRASHES_PER_PAGE:
+                            outcome = PageOutcome(failed_page(task.page, "the worker process crashed on this page"),
+                                                  None)
+                        else:
+                            retry.append((st, task))
+                            continue
+                    on_done(st, outcome)
+                if broken:
+                    for fut, item in in_flight.items():
+                        fut.cancel()
+                        retry.append(item)
+                    in_flight.clear()
+                    break
+        finally:
+            pool.shutdown(wait=not broken, cancel_futures=True)
+        if not broken:
+            return
+        log.warning("a worker process died; restarting the pool and retrying its pages")
+
+
+def _make_pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker)
+
+
+def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress) -> None:
+    rep = st.report
+    with job_context(st.src.sha256[:12]):
+        try:
+            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
+        except DigitizeError as e:
+            rep.status, rep.error = "failed", str(e)
+            index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
+                              reason=e.reason, message=str(e))
+            log.error("%s: %s", st.src.source, e)
+            progress.file_done(rep)
+            return
+    rep.pages_done, rep.pages_failed, rep.pages_blank = outcome.pages_done, outcome.pages_failed, outcome.pages_blank
+    rep.documents, rep.needs_review = outcome.documents, outcome.needs_review
+    rep.status = "failed" if outcome.pages_failed else "done"
+    if outcome.pages_failed:
+        rep.error = outcome.error
+    progress.file_done(rep)
+
+
+Callback = Callable[[FileReport], None]

@@ -1,0 +1,101 @@
+"""Finishing a file once every page is done: segment, extract, assemble and store each document,
+then index it. Shared by the embedded and the distributed drivers; idempotent (running it twice
+gives the same objects and rows, never duplicates)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from digitize.export import export_record
+from digitize.models import Document, PageResult, SourceFile, to_dict
+from digitize.pdf import merge_pages
+from digitize.pipeline import make_document, plan_file
+from storage import layout
+from storage.index import Index
+from storage.objects import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinishOutcome:
+    """Counts for the run summary."""
+
+    pages_done: int
+    pages_failed: int
+    pages_blank: int
+    documents: int
+    needs_review: int
+    error: str | None
+
+
+def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore) -> FinishOutcome:
+    """Turn a file's page results into stored, indexed documents."""
+    seg = plan_file(src, results)
+    docs: list[Document] = []
+    for plan in seg.plans:
+        doc = make_document(src, plan, results)
+        docs.append(store_document(doc, store))
+    index.replace_documents(src.sha256, docs)
+    index.set_page_kinds(src.sha256, {p: k.value for p, k in seg.page_kinds.items()})
+    for code in sorted({d.dossier_id for d in docs if d.dossier_id}):
+        write_dossier_manifest(code, index, store)
+    failed = [r for r in results if r.failed]
+    blank = sum(1 for r in results if not r.failed and r.blank)
+    error = None
+    if failed:
+        error = "; ".join(f"page {r.page}: {r.error}" for r in failed)
+    status = "failed" if failed else "done"
+    index.finish_file(src.sha256, status=status, pages_done=len(results) - len(failed), pages_failed=len(failed),
+                      pages_blank=blank, reason="page_failed" if failed else None, message=error)
+    results_docs = [d for d in docs if d.kind == "result"]
+    log.info("%s: %d pages, %d documents (%d need review)%s", src.source, len(results), len(results_docs),
+             sum(d.needs_review for d in results_docs), f", {len(failed)} pages failed" if failed else "")
+    return FinishOutcome(pages_done=len(results) - len(failed), pages_failed=len(failed), pages_blank=blank,
+                         documents=len(results_docs), needs_review=sum(d.needs_review for d in results_docs),
+                         error=error)
+
+
+def store_document(doc: Document, store: ObjectStore) -> Document:
+    """Assemble the document's PDF from its stored pages and store PDF, text and metadata."""
+    page_pdfs = [store.get_bytes(layout.page_pdf_key(doc.sha256, p)) for p in doc.pages
+                 if store.exists(layout.page_pdf_key(doc.sha256, p))]
+    pdf_key = pdf_sha = None
+    if page_pdfs:
+        pdf_key = layout.document_key(doc.doc_id, "document.pdf")
+        pdf_sha = store.put_bytes(pdf_key, merge_pages(page_pdfs), "application/pdf")
+    text_key = layout.document_key(doc.doc_id, "document.txt")
+    store.put_bytes(text_key, doc.text.encode("utf-8"), "text/plain; charset=utf-8")
+    doc = dataclasses.replace(doc, pdf_key=pdf_key, pdf_sha256=pdf_sha, text_key=text_key)
+    store.put_bytes(layout.document_key(doc.doc_id, "metadata.json"),
+                    json.dumps(document_metadata(doc), ensure_ascii=False, indent=1).encode("utf-8"),
+                    "application/json")
+    return doc
+
+
+def document_metadata(doc: Document) -> dict:
+    """The stored metadata.json: the export record, the official names, per-field confidences."""
+    from digitize.extract import official_metadata
+
+    record = export_record(doc)
+    record.pop("text", None)
+    record["official"] = official_metadata(doc.metadata, page_amount=len(doc.pages), dossier_id=doc.dossier_id)
+    record["fields"] = to_dict(doc.metadata)
+    return record
+
+
+def write_dossier_manifest(code: str, index: Index, store: ObjectStore) -> None:
+    """(Re)write the dossier's manifest: its documents with the sha256 of their PDFs."""
+    docs = list(index.list_documents(dossier_id=code, kind=None))
+    manifest = {
+        "dossier_id": code,
+        "documents": [{"doc_id": d.doc_id, "kind": d.kind, "source": d.source, "pages": list(d.pages),
+                       "pdf_key": d.pdf_key, "pdf_sha256": d.pdf_sha256, "needs_review": d.needs_review}
+                      for d in docs],
+    }
+    store.put_bytes(layout.dossier_manifest_key(code), json.dumps(manifest, ensure_ascii=False, indent=1).encode(),
+                    "application/json")

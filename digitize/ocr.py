@@ -1,0 +1,100 @@
+"""Tesseract, wrapped: ONE run per page gives the words (boxes, confidences), the text and the
+invisible text layer as a PDF page. Tesseract failures become :class:`digitize.errors.OcrError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitize.errors import MissingDependencyError, OcrError
+from digitize.models import Word
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OcrOutput:
+    """What one tesseract run produced for a page."""
+
+    words: tuple[Word, ...]
+    text: str
+    mean_conf: float
+    text_pdf: bytes  # one page, text only (render mode 3), sized from the image and dpi
+
+
+def parse_tsv(tsv: str) -> tuple[tuple[Word, ...], str]:
+    """Words and reading-order text from tesseract's TSV output."""
+    words: list[Word] = []
+    reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for row in reader:
+        if row.get("level") != "5":
+            continue
+        text = (row.get("text") or "").strip()
+        if not text:
+            continue
+        words.append(Word(text=text, left=int(row["left"]), top=int(row["top"]), width=int(row["width"]),
+                          height=int(row["height"]), conf=float(row["conf"]), block=int(row["block_num"]),
+                          par=int(row["par_num"]), line=int(row["line_num"])))
+    return tuple(words), words_to_text(words)
+
+
+def words_to_text(words: list[Word] | tuple[Word, ...]) -> str:
+    """Join words into lines (tesseract's block/par/line order), lines by newlines."""
+    lines: list[str] = []
+    current: tuple[int, int, int] | None = None
+    buf: list[str] = []
+    for w in words:
+        key = (w.block, w.par, w.line)
+        if key != current and buf:
+            lines.append(" ".join(buf))
+            buf = []
+        current = key
+        buf.append(w.text)
+    if buf:
+        lines.append(" ".join(buf))
+    return "\n".join(lines)
+
+
+def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
+             extra_config: str = "") -> OcrOutput:
+    """Run tesseract once on a page image (uint8 gray or BGR) and return words, text and text layer.
+
+    The caller sets OMP_THREAD_LIMIT=1 in the worker's environment (one tesseract thread per page).
+    """
+    import cv2
+    import pytesseract
+
+    dpi_i = max(70, round(dpi))
+    with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
+        img_path = Path(tmp) / "page.png"
+        if not cv2.imwrite(str(img_path), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+            raise OcrError("cannot write the page image for tesseract")
+        config = f"--psm {psm} --dpi {dpi_i} -c tessedit_create_tsv=1 -c textonly_pdf=1 {extra_config}".strip()
+        base = str(Path(tmp) / "out")
+        try:
+            pytesseract.pytesseract.run_tesseract(str(img_path), base, extension="pdf", lang=lang, config=config,
+                                                  timeout=timeout)
+        except pytesseract.TesseractNotFoundError as e:
+            raise MissingDependencyError("tesseract is not installed: apt-get install tesseract-ocr "
+                                         "tesseract-ocr-vie") from e
+        except pytesseract.TesseractError as e:
+            lines = str(e.message).strip().splitlines()
+            raise OcrError(f"tesseract failed: {lines[-1] if lines else f'exit status {e.status}'}") from e
+        except RuntimeError as e:  # pytesseract raises RuntimeError on timeout
+            raise OcrError(f"tesseract took longer than {timeout:.0f} s") from e
+        try:
+            tsv = Path(base + ".tsv").read_text(encoding="utf-8")
+            pdf = Path(base + ".pdf").read_bytes()
+        except FileNotFoundError as e:
+            raise OcrError("tesseract produced no output") from e
+    words, text = parse_tsv(tsv)
+    confs = [w.conf for w in words if w.conf >= 0]
+    mean = sum(confs) / len(confs) if confs else 0.0
+    return OcrOutput(words=words, text=text, mean_conf=mean, text_pdf=pdf)

@@ -1,0 +1,79 @@
+"""Searchable PDF output: the page image with tesseract's invisible text layer over it.
+
+Each page is built once (``page_pdf``) and stored; a document's PDF is the concatenation of its
+pages (``merge_pages``). Images are encoded by us (JPEG for gray/colour, CCITT G4 for bilevel)
+and embedded by img2pdf without re-encoding; the text layer is grafted on with pikepdf, the same
+approach as OCRmyPDF's sandwich renderer.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+from digitize.errors import PageError
+
+JPEG_QUALITY_GRAY = 65
+JPEG_QUALITY_COLOR = 70
+
+
+def encode_image(image: np.ndarray, *, is_color: bool) -> tuple[bytes, str]:
+    """Encode the stored page image: colour or gray JPEG, or CCITT G4 TIFF when it is bilevel."""
+    import cv2
+
+    if image.ndim == 3 and not is_color:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 2 and _is_bilevel(image):
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(image).convert("1").save(buf, format="TIFF", compression="group4")
+        return buf.getvalue(), "image/tiff"
+    quality = JPEG_QUALITY_COLOR if image.ndim == 3 else JPEG_QUALITY_GRAY
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
+    if not ok:
+        raise PageError("cannot encode the page image")
+    return data.tobytes(), "image/jpeg"
+
+
+def _is_bilevel(gray: np.ndarray) -> bool:
+    sample = gray[::7, ::7]
+    return bool(np.count_nonzero((sample > 0) & (sample < 255)) == 0)
+
+
+def page_pdf(image: np.ndarray, *, is_color: bool, dpi: float, text_pdf: bytes | None) -> bytes:
+    """One PDF page: ``image`` at ``dpi`` with the text-only PDF page from tesseract laid over it."""
+    import img2pdf
+    import pikepdf
+
+    data, _mime = encode_image(image, is_color=is_color)
+    layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
+    img_pdf = img2pdf.convert(data, layout_fun=layout, rotation=img2pdf.Rotation.ifvalid)
+    if not text_pdf:
+        return img_pdf
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(img_pdf)) as base, pikepdf.open(io.BytesIO(text_pdf)) as text:
+        page = base.pages[0]
+        page.add_overlay(text.pages[0], pikepdf.Rectangle(*[float(v) for v in page.mediabox]))
+        base.save(out, compress_streams=True)
+    return out.getvalue()
+
+
+def merge_pages(pages: Sequence[bytes]) -> bytes:
+    """Concatenate single-page PDFs into one document PDF."""
+    import pikepdf
+
+    out = io.BytesIO()
+    with pikepdf.new() as doc:
+        sources = [pikepdf.open(io.BytesIO(p)) for p in pages]
+        try:
+            for src in sources:
+                doc.pages.extend(src.pages)
+            doc.docinfo["/Producer"] = "digitize"
+            doc.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        finally:
+            for src in sources:
+                src.close()
+    return out.getvalue()

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Benchmark: run ``digitize run`` (embedded) on a corpus, score the export, print the figures.
+
+    python scripts/bench.py [--corpus ../shared/bench/corpus-dev] [--jobs 2] [--keep DIR]
+                            [--baseline-tesseract] [--details]
+
+Prints score.py's report (its last line is the summary to quote), the wall time, pages/s, and the
+peak memory of the whole process tree. With --baseline-tesseract it also times bare
+``tesseract -l vie`` on the same page images two at a time (the floor) and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory (bytes) of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
+def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Run a command; return (seconds, exit code, peak RSS of its process tree in bytes)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.2)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    rc = proc.wait()
+    done.set()
+    t.join()
+    return time.monotonic() - start, rc, peak
+
+
+def count_pages(corpus: Path) -> int:
+    """Pages in the corpus according to its manifest."""
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    return sum(f["page_count"] for f in manifest["files"])
+
+
+def tesseract_floor(corpus: Path, jobs: int, tmp: Path) -> float:
+    """Seconds for bare `tesseract -l vie` on every page image of the corpus, `jobs` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    images: list[Path] = []
+    img_dir = tmp / "pages"
+    img_dir.mkdir()
+    for f in sorted(corpus.iterdir()):
+        if f.suffix.lower() == ".pdf":
+            subprocess.run(["pdfimages", "-png", str(f), str(img_dir / f.stem)], check=True)
+        elif f.suffix.lower() in (".tif", ".tiff", ".jpg", ".jpeg", ".png"):
+            images.append(f)
+    images += sorted(img_dir.iterdir())
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+
+    def ocr(img: Path) -> None:
+        subprocess.run(["tesseract", str(img), "-", "-l", "vie"], env=env, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(ocr, images))
+    return time.monotonic() - start
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "bench" / "corpus-dev")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--keep", type=Path, help="keep the archive in this folder (default: a temp folder)")
+    ap.add_argument("--baseline-tesseract", action="store_true", help="also time bare tesseract (the floor)")
+    ap.add_argument("--details", action="store_true", help="pass --details to score.py")
+    args = ap.parse_args()
+
+    corpus = args.corpus.resolve()
+    score = corpus.parent / "score.py"
+    digitize = shutil.which("digitize", path=str(Path(sys.executable).parent)) or "digitize"
+    tmp = Path(tempfile.mkdtemp(prefix="digitize-bench-"))
+    archive = args.keep or tmp / "archive"
+    if archive.exists():
+        shutil.rmtree(archive)
+    out = tmp / "out.jsonl"
+    env = dict(os.environ)
+    pages = count_pages(corpus)
+
+    secs, rc, peak = run_measured([digitize, "--archive", str(archive), "run", "--no-progress", "--jobs",
+                                   str(args.jobs), str(corpus)], env)
+    subprocess.run([digitize, "--archive", str(archive), "export", "--jsonl", str(out)], check=True, env=env)
+    cmd = [sys.executable, str(score), "--manifest", str(corpus / "manifest.json"), "--records", str(out)]
+    if args.details:
+        cmd.append("--details")
+    subprocess.run(cmd, check=True)
+    print(f"run: exit={rc} wall={secs:.1f}s pages={pages} pages/s={pages / secs:.2f} jobs={args.jobs} "
+          f"peak_rss_tree={peak / 2**20:.0f}MiB")
+    if args.baseline_tesseract:
+        floor = tesseract_floor(corpus, args.jobs, tmp)
+        print(f"tesseract floor: wall={floor:.1f}s pages/s={pages / floor:.2f}  digitize/floor={secs / floor:.2f}x")
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

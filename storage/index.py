@@ -1,0 +1,374 @@
+"""The index: files, pages, documents, dossiers and change history, in SQL.
+
+One SQLAlchemy Core implementation serves both back-ends: SQLite (the embedded default, a file in
+the archive folder) and PostgreSQL (distributed mode), selected by URL. The schema is versioned; the
+ordered ``MIGRATIONS`` list brings any older database up to date on open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from digitize.errors import NotFoundError, StorageError
+from digitize.models import Document, Metadata, PageResult, from_dict, to_dict
+from digitize.search import search_columns
+
+meta = sa.MetaData()
+
+schema_version = sa.Table("schema_version", meta, sa.Column("version", sa.Integer, nullable=False))
+
+files = sa.Table(
+    "files",
+    meta,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False, default=0),
+    sa.Column("kind", sa.String(16)),
+    sa.Column("page_count", sa.Integer, nullable=False, default=0),
+    sa.Column("status", sa.String(16), nullable=False),  # queued, processing, done, failed
+    sa.Column("error_reason", sa.String(64)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("original_key", sa.Text),
+    sa.Column("pages_done", sa.Integer, nullable=False, default=0),
+    sa.Column("pages_failed", sa.Integer, nullable=False, default=0),
+    sa.Column("pages_blank", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+pages = sa.Table(
+    "pages",
+    meta,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("page", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # done, failed
+    sa.Column("kind", sa.String(16)),
+    sa.Column("blank", sa.Boolean, nullable=False, default=False),
+    sa.Column("rotation", sa.Integer, nullable=False, default=0),
+    sa.Column("skew_deg", sa.Float, nullable=False, default=0.0),
+    sa.Column("blur", sa.Float, nullable=False, default=0.0),
+    sa.Column("dpi", sa.Float, nullable=False, default=0.0),
+    sa.Column("border", sa.Boolean, nullable=False, default=False),
+    sa.Column("mean_conf", sa.Float, nullable=False, default=0.0),
+    sa.Column("issues", sa.Text, nullable=False, default="[]"),
+    sa.Column("error", sa.Text),
+    sa.Column("result_key", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+documents = sa.Table(
+    "documents",
+    meta,
+    sa.Column("doc_id", sa.String(64), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("first_page", sa.Integer, nullable=False),
+    sa.Column("pages", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("dossier_id", sa.String(64), index=True),
+    sa.Column("dossier_source", sa.String(32)),
+    sa.Column("doc_type", sa.Text),
+    sa.Column("number", sa.Text),
+    sa.Column("issued_date", sa.String(10)),
+    sa.Column("issuer", sa.Text),
+    sa.Column("place", sa.Text),
+    sa.Column("summary", sa.Text),
+    sa.Column("signer", sa.Text),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("needs_review", sa.Boolean, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),
+    sa.Column("pdf_key", sa.Text),
+    sa.Column("pdf_sha256", sa.String(64)),
+    sa.Column("text_key", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # search (digitize/search.py): lower-cased and diacritic-folded copies of metadata + text
+    sa.Column("search_lower", sa.Text, nullable=False, default=""),
+    sa.Column("search_folded", sa.Text, nullable=False, default=""),
+    sa.Column("doc_type_folded", sa.Text, nullable=False, default=""),
+    sa.Column("issuer_folded", sa.Text, nullable=False, default=""),
+)
+
+history = sa.Table(
+    "history",
+    meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("doc_id", sa.String(64), index=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _v1(conn: Connection) -> None:
+    from storage import access  # API keys, audit log, import jobs (defined on this ``meta``)
+
+    meta.create_all(conn, tables=[files, pages, documents, history, *access.TABLES])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+
+
+def now() -> dt.datetime:
+    """Current UTC time (timezone-aware)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _doc_row(doc: Document, at: dt.datetime) -> dict[str, Any]:
+    md = doc.metadata.values()
+    return {
+        "doc_id": doc.doc_id,
+        "sha256": doc.sha256,
+        "source": doc.source,
+        "first_page": doc.pages[0] if doc.pages else 0,
+        "pages": json.dumps(list(doc.pages)),
+        "kind": doc.kind,
+        "dossier_id": doc.dossier_id,
+        "dossier_source": doc.dossier_source,
+        **{k: md[k] for k in ("doc_type", "number", "issued_date", "issuer", "place", "summary", "signer")},
+        "metadata": json.dumps(to_dict(doc.metadata), ensure_ascii=False),
+        "text": doc.text,
+        "needs_review": doc.needs_review,
+        "reasons": json.dumps(list(doc.reasons), ensure_ascii=False),
+        "pdf_key": doc.pdf_key,
+        "pdf_sha256": doc.pdf_sha256,
+        "text_key": doc.text_key,
+        "updated_at": at,
+        **search_columns(md, doc.text, doc.dossier_id),
+    }
+
+
+def row_to_document(row: Any) -> Document:
+    """Rebuild a Document from an index row."""
+    m = row._mapping
+    return Document(
+        doc_id=m["doc_id"],
+        sha256=m["sha256"],
+        source=m["source"],
+        pages=tuple(json.loads(m["pages"])),
+        kind=m["kind"],
+        dossier_id=m["dossier_id"],
+        dossier_source=m["dossier_source"],
+        metadata=from_dict(Metadata, json.loads(m["metadata"])),
+        text=m["text"],
+        needs_review=bool(m["needs_review"]),
+        reasons=tuple(json.loads(m["reasons"])),
+        pdf_key=m["pdf_key"],
+        text_key=m["text_key"],
+        pdf_sha256=m["pdf_sha256"],
+    )
+
+
+class Index:
+    """The index over one SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.migrate()
+
+    @classmethod
+    def from_url(cls, url: str) -> Index:
+        """Open (and migrate) the index at a SQLAlchemy URL, e.g. ``sqlite:///x.db``."""
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 60}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            engine = sa.create_engine(url, **kwargs)
+            if url.startswith("sqlite"):
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            return cls(engine)
+        except sa.exc.SQLAlchemyError as e:
+            raise StorageError(f"cannot open index {engine_url_safe(url)}: {e.__class__.__name__}: {e}") from e
+
+    # --- schema --------------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply missing migrations; return the schema version."""
+        with self.engine.begin() as conn:
+            schema_version.create(conn, checkfirst=True)
+            current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+            for version, step in enumerate(MIGRATIONS, start=1):
+                if version > current:
+                    step(conn)
+                    conn.execute(schema_version.insert().values(version=version))
+                    current = version
+        return current
+
+    # --- files ---------------------------------------------------------------------------------
+    def upsert_file(self, sha256: str, *, source: str, size: int, kind: str | None, page_count: int,
+                    status: str, original_key: str | None = None) -> None:
+        """Create or update the row of a file (same bytes = same row)."""
+        at = now()
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(files.c.sha256).where(files.c.sha256 == sha256)).first()
+            values = {"source": source, "size": size, "kind": kind, "page_count": page_count,
+                      "status": status, "updated_at": at, "error_reason": None, "error_message": None}
+            if original_key is not None:
+                values["original_key"] = original_key
+            if exists:
+                conn.execute(files.update().where(files.c.sha256 == sha256).values(**values))
+            else:
+                conn.execute(files.insert().values(sha256=sha256, created_at=at, **values))
+
+    def fail_file(self, sha256: str, *, source: str, size: int, reason: str, message: str) -> None:
+        """Record a file as failed with a reason code and message."""
+        at = now()
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(files.c.sha256).where(files.c.sha256 == sha256)).first()
+            values = {"status": "failed", "error_reason": reason, "error_message": message,
+                      "updated_at": at, "source": source, "size": size}
+            if exists:
+                conn.execute(files.update().where(files.c.sha256 == sha256).values(**values))
+            else:
+                conn.execute(files.insert().values(sha256=sha256, created_at=at, page_count=0, **values))
+
+    def finish_file(self, sha256: str, *, status: str, pages_done: int, pages_failed: int, pages_blank: int,
+                    reason: str | None = None, message: str | None = None) -> None:
+        """Set a file's final status and page counts."""
+        with self.engine.begin() as conn:
+            conn.execute(files.update().where(files.c.sha256 == sha256).values(
+                status=status, pages_done=pages_done, pages_failed=pages_failed, pages_blank=pages_blank,
+                error_reason=reason, error_message=message, updated_at=now()))
+
+    def get_file(self, sha256: str) -> dict[str, Any] | None:
+        """The file's row as a dict, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(files).where(files.c.sha256 == sha256)).first()
+        return dict(row._mapping) if row else None
+
+    def list_files(self, status: str | None = None) -> list[dict[str, Any]]:
+        """All files (optionally with one status), oldest first."""
+        q = sa.select(files).order_by(files.c.created_at, files.c.source)
+        if status:
+            q = q.where(files.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # --- pages ---------------------------------------------------------------------------------
+    def record_page(self, sha256: str, result: PageResult, *, kind: str | None = None,
+                    result_key: str | None = None) -> None:
+        """Insert or replace one page's row."""
+        q = result.quality
+        values = {
+            "status": "failed" if result.failed else "done", "kind": kind, "blank": q.blank,
+            "rotation": q.rotation, "skew_deg": q.skew_deg, "blur": q.blur, "dpi": q.dpi,
+            "border": q.border, "mean_conf": result.mean_conf, "issues": json.dumps(list(q.issues)),
+            "error": result.error, "result_key": result_key, "updated_at": now(),
+        }
+        with self.engine.begin() as conn:
+            done = conn.execute(pages.update().where(pages.c.sha256 == sha256, pages.c.page == result.page)
+                                .values(**values)).rowcount
+            if not done:
+                conn.execute(pages.insert().values(sha256=sha256, page=result.page, **values))
+
+    def set_page_kinds(self, sha256: str, kinds: dict[int, str]) -> None:
+        """Record the segmentation kind (document/separator/receipt/blank) of each page."""
+        with self.engine.begin() as conn:
+            for page, kind in kinds.items():
+                conn.execute(pages.update().where(pages.c.sha256 == sha256, pages.c.page == page)
+                             .values(kind=kind))
+
+    def list_pages(self, sha256: str | None = None) -> list[dict[str, Any]]:
+        """Page rows (of one file, or all), in page order."""
+        q = sa.select(pages, files.c.source).join(files, files.c.sha256 == pages.c.sha256)
+        if sha256:
+            q = q.where(pages.c.sha256 == sha256)
+        q = q.order_by(files.c.source, pages.c.page)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # --- documents -----------------------------------------------------------------------------
+    def replace_documents(self, sha256: str, docs: Iterable[Document], who: str = "system") -> None:
+        """Atomically replace every document of a file (re-running a file never duplicates)."""
+        at = now()
+        with self.engine.begin() as conn:
+            old = {r.doc_id: r for r in conn.execute(sa.select(documents.c.doc_id, documents.c.created_at)
+                                                      .where(documents.c.sha256 == sha256))}
+            conn.execute(documents.delete().where(documents.c.sha256 == sha256))
+            for doc in docs:
+                created = old[doc.doc_id].created_at if doc.doc_id in old else at
+                conn.execute(documents.insert().values(created_at=created, **_doc_row(doc, at)))
+
+    def update_document(self, doc: Document, *, who: str, action: str, detail: dict[str, Any]) -> None:
+        """Replace one document's row and add a history entry (manual fixes, review)."""
+        at = now()
+        with self.engine.begin() as conn:
+            n = conn.execute(documents.update().where(documents.c.doc_id == doc.doc_id)
+                             .values(**_doc_row(doc, at))).rowcount
+            if not n:
+                raise NotFoundError(f"document {doc.doc_id} not found")
+            conn.execute(history.insert().values(doc_id=doc.doc_id, action=action, who=who, at=at,
+                                                 detail=json.dumps(detail, ensure_ascii=False)))
+
+    def get_document(self, doc_id: str) -> Document:
+        """One document; NotFoundError when absent."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(documents).where(documents.c.doc_id == doc_id)).first()
+        if row is None:
+            raise NotFoundError(f"document {doc_id} not found")
+        return row_to_document(row)
+
+    def list_documents(self, *, dossier_id: str | None = None, sha256: str | None = None,
+                       kind: str | None = "result") -> Iterator[Document]:
+        """Documents in (source, first page) order, optionally filtered."""
+        q = sa.select(documents).order_by(documents.c.source, documents.c.first_page)
+        if dossier_id is not None:
+            q = q.where(documents.c.dossier_id == dossier_id)
+        if sha256 is not None:
+            q = q.where(documents.c.sha256 == sha256)
+        if kind is not None:
+            q = q.where(documents.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).fetchall()
+        for row in rows:
+            yield row_to_document(row)
+
+    def history_of(self, doc_id: str) -> list[dict[str, Any]]:
+        """The change history of a document, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(history).where(history.c.doc_id == doc_id).order_by(history.c.id))
+            return [dict(r._mapping) | {"detail": json.loads(r.detail)} for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Totals for summaries and metrics."""
+        with self.engine.connect() as conn:
+            def one(q: Any) -> int:
+                return int(conn.execute(q).scalar() or 0)
+            return {
+                "files": one(sa.select(sa.func.count()).select_from(files)),
+                "files_failed": one(sa.select(sa.func.count()).select_from(files).where(files.c.status == "failed")),
+                "pages": one(sa.select(sa.func.count()).select_from(pages)),
+                "pages_failed": one(sa.select(sa.func.count()).select_from(pages).where(pages.c.status == "failed")),
+                "documents": one(sa.select(sa.func.count()).select_from(documents)
+                                 .where(documents.c.kind == "result")),
+                "needs_review": one(sa.select(sa.func.count()).select_from(documents)
+                                    .where(documents.c.needs_review.is_(True), documents.c.kind == "result")),
+            }
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def engine_url_safe(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid url>"

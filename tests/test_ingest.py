@@ -1,0 +1,154 @@
+"""Ingest: type by content, page counting, and every kind of bad input gets a clear error."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import pytest
+from PIL import Image
+
+from digitize.errors import (
+    CorruptFileError,
+    EmptyFileError,
+    EncryptedPdfError,
+    ImageTooLargeError,
+    UnsupportedTypeError,
+)
+from digitize.ingest import detect_kind, discover, inspect, load_page
+from digitize.models import InputKind
+
+LIMITS = {"max_pixels": 200_000_000, "max_pages": 5000, "render_dpi": 300}
+
+
+def _png_bytes(w: int = 200, h: int = 100) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", (w, h), 255).save(buf, format="PNG", dpi=(300, 300))
+    return buf.getvalue()
+
+
+def _pdf_of_images(n: int) -> bytes:
+    import img2pdf
+
+    imgs = []
+    for i in range(n):
+        buf = io.BytesIO()
+        Image.new("L", (850, 1100), 255 - 10 * i).save(buf, format="JPEG")
+        imgs.append(buf.getvalue())
+    return img2pdf.convert(imgs, layout_fun=img2pdf.get_fixed_dpi_layout_fun((100, 100)))
+
+
+def bomb_png(path: Path, side: int = 40_000) -> None:
+    """A real decompression bomb: a 1-bit side x side PNG whose data is all zeros (~200 KB)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\x00" * ((side + 7) // 8)
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row * 1000) for _ in range(side // 1000)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("head,kind", [
+    (b"%PDF-1.7\n", InputKind.PDF),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", InputKind.JPEG),
+    (b"\x89PNG\r\n\x1a\n\x00", InputKind.PNG),
+    (b"II*\x00\x08\x00", InputKind.TIFF),
+    (b"MM\x00*\x00\x00", InputKind.TIFF),
+])
+def test_detect_kind_by_magic(head: bytes, kind: InputKind) -> None:
+    assert detect_kind(head) is kind
+
+
+def test_detect_kind_rejects_text() -> None:
+    with pytest.raises(UnsupportedTypeError):
+        detect_kind(b"hello, this is not an image")
+
+
+def test_type_comes_from_content_not_name(tmp_path: Path) -> None:
+    p = tmp_path / "scan.pdf"
+    p.write_bytes(_png_bytes())
+    src = inspect(p, p.name, **LIMITS)
+    assert src.kind is InputKind.PNG and src.page_count == 1
+
+
+def test_pdf_and_multipage_tiff_page_count(tmp_path: Path) -> None:
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(_pdf_of_images(3))
+    assert inspect(pdf, "a.pdf", **LIMITS).page_count == 3
+    tif = tmp_path / "b.tif"
+    frames = [Image.new("1", (300, 400), 1) for _ in range(4)]
+    frames[0].save(tif, save_all=True, append_images=frames[1:], compression="group4", dpi=(200, 200))
+    src = inspect(tif, "b.tif", **LIMITS)
+    assert src.kind is InputKind.TIFF and src.page_count == 4
+    page = load_page(tif, src.kind, 3, render_dpi=300, max_pixels=10**8)
+    assert page.image.shape == (400, 300) and page.image.dtype == np.uint8 and page.dpi == 200
+
+
+def test_scanned_pdf_page_is_taken_without_rendering(tmp_path: Path) -> None:
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(_pdf_of_images(2))
+    page = load_page(pdf, InputKind.PDF, 2, render_dpi=300, max_pixels=10**8)
+    assert page.image.shape[:2] == (1100, 850)  # native image size, not 300 dpi rendering
+    assert page.dpi == pytest.approx(100, abs=0.5)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.pdf"
+    p.write_bytes(b"")
+    with pytest.raises(EmptyFileError, match="empty.pdf: empty file"):
+        inspect(p, "empty.pdf", **LIMITS)
+
+
+def test_text_file_named_jpg(tmp_path: Path) -> None:
+    p = tmp_path / "photo.jpg"
+    p.write_text("not really a photo\n")
+    with pytest.raises(UnsupportedTypeError, match="photo.jpg"):
+        inspect(p, "photo.jpg", **LIMITS)
+
+
+def test_truncated_pdf(tmp_path: Path) -> None:
+    data = _pdf_of_images(2)
+    p = tmp_path / "cut.pdf"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="cut.pdf: damaged or truncated PDF"):
+        inspect(p, "cut.pdf", **LIMITS)
+
+
+def test_encrypted_pdf(tmp_path: Path) -> None:
+    src = tmp_path / "plain.pdf"
+    src.write_bytes(_pdf_of_images(1))
+    p = tmp_path / "locked.pdf"
+    with pikepdf.open(src) as pdf:
+        pdf.save(p, encryption=pikepdf.Encryption(user="secret", owner="secret"))
+    with pytest.raises(EncryptedPdfError, match="locked.pdf: the PDF is encrypted") as e:
+        inspect(p, "locked.pdf", **LIMITS)
+    assert "qpdf --decrypt" in str(e.value)
+
+
+def test_decompression_bomb(tmp_path: Path) -> None:
+    p = tmp_path / "bomb.png"
+    bomb_png(p)
+    with pytest.raises(ImageTooLargeError, match="bomb.png: page 1 is 40000x40000 px"):
+        inspect(p, "bomb.png", **LIMITS)
+
+
+def test_unsupported_type(tmp_path: Path) -> None:
+    p = tmp_path / "scan.gif"
+    Image.new("L", (10, 10)).save(p, format="GIF")
+    with pytest.raises(UnsupportedTypeError, match="scan.gif"):
+        inspect(p, "scan.gif", **LIMITS)
+
+
+def test_discover_is_recursive_sorted_and_relative(tmp_path: Path) -> None:
+    (tmp_path / "box1" / "sub").mkdir(parents=True)
+    for rel in ("b.pdf", "box1/a.pdf", "box1/sub/c.tif", ".hidden.pdf"):
+        (tmp_path / rel).write_bytes(b"x")
+    found = [c.source for c in discover([tmp_path])]
+    assert found == ["b.pdf", "box1/a.pdf", "box1/sub/c.tif"]
+    assert [c.source for c in discover([tmp_path / "box1" / "a.pdf"])] == ["a.pdf"]

@@ -8,7 +8,10 @@ ordered ``MIGRATIONS`` list brings any older database up to date on open.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -119,7 +122,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
 
 def now() -> dt.datetime:
     """Current UTC time (timezone-aware)."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _doc_row(doc: Document, at: dt.datetime) -> dict[str, Any]:
@@ -194,6 +197,7 @@ class Index:
     def migrate(self) -> int:
         """Apply missing migrations; return the schema version."""
         with self.engine.begin() as conn:
+            _lock_for_migration(conn)
             schema_version.create(conn, checkfirst=True)
             current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
             for version, step in enumerate(MIGRATIONS, start=1):
@@ -209,27 +213,19 @@ class Index:
         """Create or update the row of a file (same bytes = same row)."""
         at = now()
         with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(files.c.sha256).where(files.c.sha256 == sha256)).first()
             values = {"source": source, "size": size, "kind": kind, "page_count": page_count,
                       "status": status, "updated_at": at, "error_reason": None, "error_message": None}
             if original_key is not None:
                 values["original_key"] = original_key
-            if exists:
-                conn.execute(files.update().where(files.c.sha256 == sha256).values(**values))
-            else:
-                conn.execute(files.insert().values(sha256=sha256, created_at=at, **values))
+            _insert_or_update(conn, files, {"sha256": sha256}, {"created_at": at}, values)
 
     def fail_file(self, sha256: str, *, source: str, size: int, reason: str, message: str) -> None:
         """Record a file as failed with a reason code and message."""
         at = now()
         with self.engine.begin() as conn:
-            exists = conn.execute(sa.select(files.c.sha256).where(files.c.sha256 == sha256)).first()
             values = {"status": "failed", "error_reason": reason, "error_message": message,
                       "updated_at": at, "source": source, "size": size}
-            if exists:
-                conn.execute(files.update().where(files.c.sha256 == sha256).values(**values))
-            else:
-                conn.execute(files.insert().values(sha256=sha256, created_at=at, page_count=0, **values))
+            _insert_or_update(conn, files, {"sha256": sha256}, {"created_at": at, "page_count": 0}, values)
 
     def finish_file(self, sha256: str, *, status: str, pages_done: int, pages_failed: int, pages_blank: int,
                     reason: str | None = None, message: str | None = None) -> None:
@@ -265,10 +261,7 @@ class Index:
             "error": result.error, "result_key": result_key, "updated_at": now(),
         }
         with self.engine.begin() as conn:
-            done = conn.execute(pages.update().where(pages.c.sha256 == sha256, pages.c.page == result.page)
-                                .values(**values)).rowcount
-            if not done:
-                conn.execute(pages.insert().values(sha256=sha256, page=result.page, **values))
+            _insert_or_update(conn, pages, {"sha256": sha256, "page": result.page}, {}, values)
 
     def set_page_kinds(self, sha256: str, kinds: dict[int, str]) -> None:
         """Record the segmentation kind (document/separator/receipt/blank) of each page."""
@@ -291,6 +284,7 @@ class Index:
         """Atomically replace every document of a file (re-running a file never duplicates)."""
         at = now()
         with self.engine.begin() as conn:
+            _lock_file(conn, sha256)
             old = {r.doc_id: r for r in conn.execute(sa.select(documents.c.doc_id, documents.c.created_at)
                                                       .where(documents.c.sha256 == sha256))}
             conn.execute(documents.delete().where(documents.c.sha256 == sha256))
@@ -308,6 +302,25 @@ class Index:
                 raise NotFoundError(f"document {doc.doc_id} not found")
             conn.execute(history.insert().values(doc_id=doc.doc_id, action=action, who=who, at=at,
                                                  detail=json.dumps(detail, ensure_ascii=False)))
+
+    def rewrite_documents(self, upsert: Iterable[Document], delete: Iterable[str], *, who: str, action: str,
+                          detail: dict[str, Any]) -> None:
+        """In one transaction: delete some documents, insert or update others, and add a history entry
+        for every document touched (manual split and merge)."""
+        at = now()
+        upsert, delete = list(upsert), list(delete)
+        with self.engine.begin() as conn:
+            for doc_id in delete:
+                if not conn.execute(documents.delete().where(documents.c.doc_id == doc_id)).rowcount:
+                    raise NotFoundError(f"document {doc_id} not found")
+            for doc in upsert:
+                row = _doc_row(doc, at)
+                if not conn.execute(documents.update().where(documents.c.doc_id == doc.doc_id)
+                                    .values(**row)).rowcount:
+                    conn.execute(documents.insert().values(created_at=at, **row))
+            text = json.dumps(detail, ensure_ascii=False)
+            for doc_id in dict.fromkeys([*delete, *(d.doc_id for d in upsert)]):
+                conn.execute(history.insert().values(doc_id=doc_id, action=action, who=who, at=at, detail=text))
 
     def get_document(self, doc_id: str) -> Document:
         """One document; NotFoundError when absent."""
@@ -359,9 +372,53 @@ class Index:
         self.engine.dispose()
 
 
+MIGRATION_LOCK = 0x6469676974  # PostgreSQL advisory lock key ("digit")
+
+
+def _insert_or_update(conn: Connection, table: sa.Table, key: dict[str, Any], insert_only: dict[str, Any],
+                      update: dict[str, Any]) -> None:
+    """One ``INSERT ... ON CONFLICT (key) DO UPDATE`` statement, so concurrent writers of the same row
+    (a redelivered job next to the original) cannot collide on the primary key."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise StorageError(f"unsupported index database {conn.dialect.name!r} (use SQLite or PostgreSQL)")
+    stmt = insert(table).values(**key, **insert_only, **update)
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=update))
+
+
+def _lock_file(conn: Connection, sha256: str) -> None:
+    """Serialise transactions that rewrite the rows of one file (until the transaction ends)."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(sha256.encode()).digest()[:8], "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _lock_for_migration(conn: Connection) -> None:
+    """Serialise migrations of processes that open the same empty database at the same moment."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, not at the first CREATE
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # Switching a new database to WAL needs an exclusive lock and SQLite answers "locked" at once
+    # (no busy wait) while another connection holds one: retry for a bounded time.
+    for attempt in range(100):
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == 99:
+                raise
+            time.sleep(0.05)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 

@@ -1,0 +1,121 @@
+"""Shared pytest set-up: the ``--runslow`` option and fixtures that start real servers.
+
+- Tests marked ``slow`` are skipped unless ``--runslow`` is given.
+- Tests that use a server fixture (``redis_server``, ``s3_server``, ``postgres_url`` and the ones built
+  on them) are marked ``services`` automatically, so ``-m "not services"`` leaves them out. They run
+  by default; when a server program is not installed they are skipped on a workstation but FAIL in
+  CI (environment ``CI=true``), so a CI image that lost a package cannot pass silently.
+- ``DIGITIZE_TEST_POSTGRES_URL`` (a SQLAlchemy URL of a role that may create databases) uses an
+  existing PostgreSQL instead of starting a throwaway cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.services import (
+    PostgresServer,
+    RedisServer,
+    S3Endpoint,
+    SeaweedS3,
+    ServiceUnavailable,
+    fresh_database,
+)
+
+SERVICE_FIXTURES = {"redis_server", "s3_server", "s3_store", "postgres_url", "postgres_db_url"}
+
+
+def in_ci() -> bool:
+    """True when running in continuous integration (``CI`` set to true/1/yes)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def service_missing(message: str) -> None:
+    """Skip (workstation) or fail (CI) a test whose server program is not installed."""
+    if in_ci():
+        pytest.fail(f"{message} — required in CI (CI=true)", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_slow = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("services"):
+            item.add_marker(pytest.mark.services)
+        if "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(skip_slow)
+
+
+def _report_startup(name: str, seconds: float | None) -> None:
+    sys.stderr.write(f"\n[services] {name} ready in {seconds or 0:.2f}s\n")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a private redis-server (no persistence) for the whole session."""
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+    except ServiceUnavailable as e:
+        service_missing(str(e))
+    with server:
+        _report_startup("redis", server.startup_seconds)
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
+    """A SeaweedFS S3 server with authentication for the whole session: (endpoint, access_key, secret_key)."""
+    try:
+        server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs"))
+    except ServiceUnavailable as e:
+        service_missing(str(e))
+    with server:
+        _report_startup("seaweedfs", server.startup_seconds)
+        yield server.endpoint
+
+
+@pytest.fixture
+def s3_store(s3_server: S3Endpoint):  # noqa: ANN201 - S3ObjectStore, imported lazily
+    """An ``S3ObjectStore`` on a new, empty bucket of the session's S3 server."""
+    from storage.s3 import RetryPolicy, S3ObjectStore
+
+    store = S3ObjectStore(s3_server.client(), "t-" + secrets.token_hex(6),
+                          retry=RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2))
+    store.ensure_bucket()
+    return store
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL (``postgresql+psycopg://``) of a PostgreSQL server for the session.
+
+    ``DIGITIZE_TEST_POSTGRES_URL`` when set; otherwise a throwaway cluster in a temp dir.
+    """
+    existing = os.environ.get("DIGITIZE_TEST_POSTGRES_URL")
+    if existing:
+        yield existing
+        return
+    try:
+        server = PostgresServer()
+    except ServiceUnavailable as e:
+        service_missing(str(e))
+    with server:
+        _report_startup("postgres (initdb)", server.init_seconds)
+        _report_startup("postgres", server.startup_seconds)
+        yield server.url
+
+
+@pytest.fixture
+def postgres_db_url(postgres_url: str) -> Iterator[str]:
+    """URL of a new, empty database (dropped after the test)."""
+    with fresh_database(postgres_url) as url:
+        yield url

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)  # one uploaded scan (POST .../import)
 
     def sqlite_url(self) -> str:
         """The index URL: the configured one or SQLite inside the archive folder."""

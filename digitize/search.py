@@ -1,0 +1,68 @@
+"""Text folding for search: Vietnamese without diacritics, lower case, single spaces.
+
+"Quyết định cấp phép" and "quyet dinh cap phep" fold to the same string, so a clerk typing
+without diacritics still finds the document. The index keeps a folded and a lower-cased copy of
+each document's searchable text (see :func:`search_columns`); the API ranks exact-diacritic
+matches above folded ones. Only the standard library is used: the index imports this module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+
+
+def _fold_table() -> dict[int, str | None]:
+    """Precomposed Latin letters -> base letters; combining marks -> nothing; đ/Đ -> d/D (C-speed translate)."""
+    table: dict[int, str | None] = {}
+    for block in (range(0x00C0, 0x0250), range(0x1E00, 0x1F00)):
+        for cp in block:
+            ch = chr(cp)
+            base = "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+            if base and base != ch:
+                table[cp] = base
+    for cp in range(0x0300, 0x0370):
+        table[cp] = None
+    table.update({ord("đ"): "d", ord("Đ"): "D", ord("ð"): "d", ord("Ð"): "D"})
+    return table
+
+
+_FOLD = _fold_table()
+
+SEARCH_FIELDS = ("doc_type", "number", "issuer", "place", "summary", "signer")
+
+
+def lower(text: str) -> str:
+    """NFC, lower case, whitespace collapsed: the "exact diacritics" form."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text).lower()).strip()
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics (đ becomes d), whitespace collapsed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_FOLD).lower()).strip()
+
+
+def search_text(values: dict[str, str | None], text: str, dossier_id: str | None = None) -> str:
+    """The searchable text of a document: its metadata values, dossier code and OCR text."""
+    parts = [values.get(k) or "" for k in SEARCH_FIELDS]
+    parts.append(dossier_id or "")
+    parts.append(text)
+    return " \n ".join(p for p in parts if p)
+
+
+def search_columns(values: dict[str, str | None], text: str, dossier_id: str | None = None) -> dict[str, str]:
+    """The index's search columns for a document (exact-lower and folded text, folded type and issuer)."""
+    body = search_text(values, text, dossier_id)
+    return {
+        "search_lower": lower(body),
+        "search_folded": fold(body),
+        "doc_type_folded": fold(values.get("doc_type") or ""),
+        "issuer_folded": fold(values.get("issuer") or ""),
+    }
+
+
+def tokens(query: str) -> list[str]:
+    """The words of a query, in the exact-lower form (folding is applied by the caller)."""
+    return [t for t in lower(query).split(" ") if t]

@@ -51,8 +51,8 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
                          report.documents)
         return Plain()
 
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     class RichProgress(Progress):
         def __init__(self) -> None:
@@ -125,7 +125,8 @@ def print_summary(summary: Any, settings: Settings) -> None:
     if failed:
         print("Failed files (kept in the archive's quarantine; fix and run again):")
         for f in failed:
-            print(f"  {f.error or f.source}")
+            why = f.error or "failed"
+            print(f"  {why}" if str(f.source) in why else f"  {f.source}: {why}")
 
 
 # --- reading back -----------------------------------------------------------------------------------

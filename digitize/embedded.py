@@ -8,12 +8,11 @@ extracted, PDFs assembled) in the parent process.
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from digitize.errors import DigitizeError, InputError
 from digitize.finish import finish_file
 from digitize.ingest import Candidate, discover, inspect
 from digitize.logs import job_context
-from digitize.models import PageResult, SourceFile, from_dict, to_dict
+from digitize.models import PageResult, SourceFile
+from digitize.pagestore import load_stored_page, save_page
 from digitize.pipeline import PageOutcome, PageTask, failed_page, process_page
 from storage import layout
 from storage.index import Index
@@ -157,7 +157,7 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
                       page_count=src.page_count, status="processing", original_key=okey)
     state = _FileState(src, report)
     for page in range(1, src.page_count + 1):
-        stored = _load_stored_page(store, src.sha256, page)
+        stored = load_stored_page(store, src.sha256, page)
         if stored is not None:
             state.results[page] = stored
         else:
@@ -186,23 +186,6 @@ def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectSto
     log.error("%s", err)
 
 
-def _load_stored_page(store: ObjectStore, sha: str, page: int) -> PageResult | None:
-    key = layout.page_result_key(sha, page)
-    if not store.exists(key) or not store.exists(layout.page_pdf_key(sha, page)):
-        return None
-    return from_dict(PageResult, json.loads(store.get_bytes(key)))
-
-
-def _save_page(store: ObjectStore, index: Index, sha: str, outcome: PageOutcome) -> None:
-    r = outcome.result
-    rkey = None
-    if outcome.pdf is not None and not r.failed:
-        store.put_bytes(layout.page_pdf_key(sha, r.page), outcome.pdf, "application/pdf")
-        rkey = layout.page_result_key(sha, r.page)
-        store.put_bytes(rkey, json.dumps(to_dict(r), ensure_ascii=False).encode(), "application/json")
-    index.record_page(sha, r, result_key=rkey)
-
-
 def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
     for st in states:
         for page in sorted(st.pending):
@@ -223,7 +206,7 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
 
     def on_done(st: _FileState, outcome: PageOutcome) -> None:
         with job_context(st.src.sha256[:12]):
-            _save_page(store, index, st.src.sha256, outcome)
+            save_page(store, index, st.src.sha256, outcome)
         st.results[outcome.result.page] = outcome.result
         st.pending.discard(outcome.result.page)
         summary.pages_processed += 1
@@ -297,5 +280,3 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
         rep.error = outcome.error
     progress.file_done(rep)
 
-
-Callback = Callable[[FileReport], None]

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-class InputKind(str, enum.Enum):
+class InputKind(enum.StrEnum):
     """File type decided from the bytes, never from the extension."""
 
     PDF = "pdf"
@@ -24,7 +24,7 @@ class InputKind(str, enum.Enum):
     PNG = "png"
 
 
-class PageKind(str, enum.Enum):
+class PageKind(enum.StrEnum):
     """What a page is, once segmentation has looked at it."""
 
     DOCUMENT = "document"

@@ -45,10 +45,10 @@ def process_page(task: PageTask) -> PageOutcome:
     try:
         return _process_page(task)
     except DigitizeError as e:
-        log.warning("page %d failed: %s", task.page, e.message)
+        log.warning("%s page %d failed: %s", Path(task.path).name, task.page, e.message)
         return PageOutcome(PageResult(page=task.page, error=e.message), None)
     except Exception as e:  # a bug or an unexpected library error must not take down the batch
-        log.exception("page %d failed unexpectedly", task.page)
+        log.exception("%s page %d failed unexpectedly", Path(task.path).name, task.page)
         return PageOutcome(PageResult(page=task.page, error=f"internal error: {e.__class__.__name__}: {e}"), None)
 
 

@@ -981,7 +981,7 @@ def find_doc_type(sk: Skeleton) -> _Found:
 
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in page pixels
-Reocr = Callable[[int, Box], Sequence[Word]]
+Reocr = Callable[[int, Box], Sequence[Word]]  # (page number, box) -> words in page coordinates
 
 
 def signer_region(lines: Sequence[Line]) -> Box | None:
@@ -1006,7 +1006,7 @@ def _second_look(reocr: Reocr, pages_lines: Sequence[Sequence[Line]], usable: Se
         box = signer_region(pages_lines[index])
         if box is None:
             continue
-        words = tuple(reocr(index, box))
+        words = tuple(reocr(usable[index].page, box))
         if not words:
             return None
         page = usable[index]
@@ -1023,8 +1023,8 @@ def extract_metadata(
     """Decree 30 metadata of one document from its pages' OCR words, and the review reasons.
 
     Returns the metadata (each field with its confidence and, when doubtful, a reason) and the review
-    reasons; an empty tuple means no review is needed. ``reocr(page_index, box)``, when given, OCRs a
-    region of a page again (page_index into ``pages`` without failed/empty pages; box in page pixels)
+    reasons; an empty tuple means no review is needed. ``reocr(page, box)``, when given, OCRs a
+    region of a page again (``page`` is the PageResult's page number; box in page pixels)
     and returns its words in page coordinates: it is asked for the signature block when the first
     reading of the signer's name is missing or doubtful (seals and signatures over the name).
     """

@@ -35,10 +35,13 @@ class FinishOutcome:
 
 def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore) -> FinishOutcome:
     """Turn a file's page results into stored, indexed documents."""
+    from digitize.reocr import make_reocr
+
     seg = plan_file(src, results)
+    reocr = make_reocr(results, lambda page: store.get_bytes(layout.page_pdf_key(src.sha256, page)))
     docs: list[Document] = []
     for plan in seg.plans:
-        doc = make_document(src, plan, results)
+        doc = make_document(src, plan, results, reocr=reocr)
         docs.append(store_document(doc, store))
     index.replace_documents(src.sha256, docs)
     index.set_page_kinds(src.sha256, {p: k.value for p, k in seg.page_kinds.items()})
@@ -67,7 +70,9 @@ def store_document(doc: Document, store: ObjectStore) -> Document:
     pdf_key = pdf_sha = None
     if page_pdfs:
         pdf_key = layout.document_key(doc.doc_id, "document.pdf")
-        pdf_sha = store.put_bytes(pdf_key, merge_pages(page_pdfs), "application/pdf")
+        values = doc.metadata.values()
+        title = " ".join(str(values[k]) for k in ("doc_type", "number") if values.get(k)) or None
+        pdf_sha = store.put_bytes(pdf_key, merge_pages(page_pdfs, title=title), "application/pdf")
     text_key = layout.document_key(doc.doc_id, "document.txt")
     store.put_bytes(text_key, doc.text.encode("utf-8"), "text/plain; charset=utf-8")
     doc = dataclasses.replace(doc, pdf_key=pdf_key, pdf_sha256=pdf_sha, text_key=text_key)

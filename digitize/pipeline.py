@@ -8,12 +8,12 @@ per file when all its pages are done: segmentation into dossiers/documents, then
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from digitize.errors import DigitizeError
-from digitize.models import Document, DocumentPlan, InputKind, Metadata, PageResult, Quality, SourceFile
+from digitize.models import Document, DocumentPlan, InputKind, Metadata, PageResult, Quality, SourceFile, Word
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,11 @@ def document_id(sha256: str, pages: Sequence[int], kind: str = "result") -> str:
     return f"{sha256[:16]}-{prefix}{pages[0]:04d}" if pages else f"{sha256[:16]}-{prefix}0000"
 
 
-def make_document(src: SourceFile, plan: DocumentPlan, results: Sequence[PageResult]) -> Document:
-    """Extract metadata and assemble the Document for one planned document (no storage)."""
+def make_document(src: SourceFile, plan: DocumentPlan, results: Sequence[PageResult],
+                  reocr: Callable[[int, tuple[int, int, int, int]], Sequence[Word]] | None = None) -> Document:
+    """Extract metadata and assemble the Document for one planned document (no storage).
+
+    ``reocr(page, box)``, when given, reads a region of a page again (see :mod:`digitize.reocr`)."""
     from digitize.extract import extract_metadata
 
     by_page = {r.page: r for r in results}
@@ -100,14 +103,12 @@ def make_document(src: SourceFile, plan: DocumentPlan, results: Sequence[PageRes
         reasons.append(f"pages {', '.join(map(str, failed))} failed: " + "; ".join(
             sorted({by_page[p].error or "" for p in failed})))
     if plan.kind == "result":
-        metadata, md_reasons = extract_metadata(pages, dossier_id=plan.dossier_id)
+        metadata, md_reasons = extract_metadata(pages, dossier_id=plan.dossier_id, reocr=reocr)
         reasons.extend(md_reasons)
     else:
         metadata = Metadata()
-    low = [p.page for p in pages if p.quality.issues]
-    if low:
-        reasons.append("scan quality: " + "; ".join(
-            f"page {p.page}: {', '.join(p.quality.issues)}" for p in pages if p.quality.issues))
+    # Scan-quality findings (low dpi, blur, cut-off) are not review reasons by themselves: the fields'
+    # confidences already say whether the reading suffered; the pages go to `digitize report --rescan`.
     text = "\f".join(p.text for p in pages)
     return Document(
         doc_id=document_id(src.sha256, plan.pages, plan.kind),

@@ -120,8 +120,9 @@ def main() -> int:
     env = dict(os.environ)
     pages = count_pages(corpus)
 
+    inputs = [str(f) for f in sorted(corpus.iterdir()) if f.is_file() and f.name != "manifest.json"]
     secs, rc, peak = run_measured([digitize, "--archive", str(archive), "run", "--no-progress", "--jobs",
-                                   str(args.jobs), str(corpus)], env)
+                                   str(args.jobs), *inputs], env)
     subprocess.run([digitize, "--archive", str(archive), "export", "--jsonl", str(out)], check=True, env=env)
     cmd = [sys.executable, str(score), "--manifest", str(corpus / "manifest.json"), "--records", str(out)]
     if args.details:

@@ -1,0 +1,63 @@
+"""The second reading of a page region: the stored page image, ink dropout, words in page coordinates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitize.models import PageResult
+from digitize.pdf import page_pdf
+from digitize.reocr import black_ink, make_reocr, page_image, region_words
+from tests.gen import pages as P
+from tests.gen.documents import DocSpec, render
+
+DPI = 200
+
+
+def _page(seal: bool) -> np.ndarray:
+    img = np.asarray(render(DocSpec(signer="Nguyễn Thị Thanh Hương"), dpi=DPI).pages[0])
+    if not seal:
+        return img
+    h, w = img.shape
+    rows = np.where((img[int(h * 0.45):] < 128).any(axis=1))[0]  # the signer's name is the last line on the right
+    name_y = int(h * 0.45) + int(rows.max())
+    return P.red_seal(img, center=(int(w * 0.6), name_y - 20), dpi=DPI)
+
+
+def test_black_ink_drops_red_and_blue_and_keeps_black():
+    px = np.array([[[40, 40, 215], [170, 60, 30], [10, 10, 10], [250, 250, 250]]], np.uint8)  # BGR
+    out = black_ink(px)
+    assert out.shape == (1, 4)
+    assert out[0, 0] == 255 and out[0, 1] == 255 and out[0, 3] == 255
+    assert out[0, 2] == 10
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_page_image_round_trips_through_the_page_pdf(color):
+    img = _page(seal=color)
+    pdf = page_pdf(img, is_color=color, dpi=DPI, text_pdf=None)
+    back = page_image(pdf)
+    assert back.shape == img.shape
+    assert np.mean(np.abs(back.astype(int) - img.astype(int))) < 6  # lossy encoding only
+
+
+def test_signer_read_under_a_red_seal_in_page_coordinates():
+    img = _page(seal=True)
+    h, w = img.shape[:2]
+    pdf = page_pdf(img, is_color=True, dpi=DPI, text_pdf=None)
+    # page results in a different pixel grid than the stored image: coordinates must be mapped back
+    result = PageResult(page=3, width=w // 2, height=h // 2, dpi=DPI / 2)
+    reocr = make_reocr([result], lambda page: pdf if page == 3 else b"")
+    box = (int(result.width * 0.45), int(result.height * 0.45), result.width, result.height)
+    words = reocr(3, box)
+    text = " ".join(wd.text for wd in words)
+    assert "Hương" in text and "Nguyễn" in text
+    for wd in words:
+        assert box[0] <= wd.left <= box[2] and box[1] <= wd.top <= box[3]
+
+
+def test_unknown_page_and_tiny_box_give_no_words():
+    img = _page(seal=False)
+    assert region_words(img, (10, 10, 12, 12)) == ()
+    reocr = make_reocr([], lambda page: b"")
+    assert reocr(1, (0, 0, 100, 100)) == ()

@@ -1049,7 +1049,7 @@ def extract_metadata(
             doc_type = guess
             doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")
     date_f, place_f = find_date_place(sk, pages_lines)
-    issuer_f = find_issuer(sk, number_f.line, pages_lines)
+    issuer_f = check_issuer_locality(find_issuer(sk, number_f.line, pages_lines))
     summary_f = find_summary(sk, doc_type, number_f.line)
     signer_f, position_f = find_signer(pages_lines)
     if reocr is not None and (signer_f.value is None or signer_f.reason or signer_f.conf < validate.MIN_CONFIDENCE):
@@ -1078,6 +1078,27 @@ def extract_metadata(
 
 
 _REQUIRED = ("doc_type", "number", "issued_date", "issuer", "place", "signer")
+
+
+def check_issuer_locality(issuer: _Found) -> _Found:
+    """Check the issuer's locality against the list of administrative units: a name that OCR spelled
+    wrongly but whose letters match exactly one unit of that type is respelled ("huyện Đồng Hưng" ->
+    "huyện Đông Hưng"); a name that matches no unit at all is kept, doubtful, with a reason."""
+    from digitize import gazetteer
+
+    if not issuer.value:
+        return issuer
+    _head, unit, loc = _split_locality(issuer.value)
+    words = loc.split() if loc else []
+    if not unit or not loc or not 1 <= len(words) <= 4 or not all(w.isalpha() for w in words):
+        return issuer  # not a plain "<unit> <Name>" (a branch office, a glued reading): nothing to check
+    found = gazetteer.lookup(loc, unit)
+    if found.status == "corrected" and issuer.value.endswith(loc):
+        return replace(issuer, value=issuer.value[: -len(loc)] + found.name)
+    if found.status == "unknown":
+        why = issuer.reason or f"issuer: '{loc}' is not the name of any {unit}"
+        return replace(issuer, conf=min(issuer.conf, 0.6), reason=why)
+    return issuer
 
 
 def _agree_place_issuer(place: _Found, issuer: _Found, pages_lines: Sequence[Sequence[Line]]) -> _Found:

@@ -1051,6 +1051,8 @@ def extract_metadata(
     date_f, place_f = find_date_place(sk, pages_lines)
     issuer_f = check_issuer_locality(find_issuer(sk, number_f.line, pages_lines))
     summary_f = find_summary(sk, doc_type, number_f.line)
+    if summary_f.value:
+        summary_f = replace(summary_f, value=respell_places(summary_f.value))
     signer_f, position_f = find_signer(pages_lines)
     if reocr is not None and (signer_f.value is None or signer_f.reason or signer_f.conf < validate.MIN_CONFIDENCE):
         again = _second_look(reocr, pages_lines, usable)
@@ -1078,6 +1080,48 @@ def extract_metadata(
 
 
 _REQUIRED = ("doc_type", "number", "issued_date", "issuer", "place", "signer")
+
+
+def respell_places(text: str) -> str:
+    """Respell the administrative units a sentence names ("tại thị trân Đồng Hưng" -> "tại thị trấn
+    Đông Hưng") when the unit word and the name, read without diacritics, match exactly one unit of
+    that type. Anything else is left as read."""
+    from digitize import gazetteer
+
+    tokens = text.split(" ")
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        done = False
+        for n_unit in (2, 1):
+            unit_key = fold(" ".join(tokens[i : i + n_unit])).strip(",.;:")
+            unit = _UNIT_WORDS.get(unit_key) if len(unit_key) > 2 else None
+            if unit is None:
+                continue
+            for n_name in (3, 2, 1):
+                name = list(tokens[i + n_unit : i + n_unit + n_name])
+                tail = name[-1][len(name[-1].rstrip(",.;:)")):] if name else ""
+                if tail:
+                    name[-1] = name[-1][: -len(tail)]
+                if len(name) < n_name or not all(w[:1].isupper() and w.isalpha() for w in name):
+                    continue
+                found = gazetteer.lookup(" ".join(name), unit)
+                if found.status not in ("exact", "corrected"):
+                    continue
+                words = tokens[i : i + n_unit]
+                unit_text = " ".join(words) if fold(" ".join(words)) == fold(unit) and canonical(
+                    " ".join(words)).lower() == unit else (unit if words[0][:1].islower() else capitalize_first(unit))
+                out += [*unit_text.split(" "), *found.name.split(" ")]
+                out[-1] += tail
+                i += n_unit + n_name
+                done = True
+                break
+            if done:
+                break
+        if not done:
+            out.append(tokens[i])
+            i += 1
+    return " ".join(out)
 
 
 def check_issuer_locality(issuer: _Found) -> _Found:

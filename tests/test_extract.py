@@ -433,3 +433,13 @@ def test_rendered_and_ocred_page(kind):
     for name, value in expected.items():
         assert fold(got[name] or "") == fold(value or ""), name
     assert got["number"] == expected["number"]
+
+
+def test_places_named_in_the_summary_are_respelled():
+    from digitize.extract import respell_places
+
+    assert respell_places("cung cấp thông tin thửa đất tại thị trân Đồng Hưng") == (
+        "cung cấp thông tin thửa đất tại thị trấn Đông Hưng")
+    assert respell_places("tại thi tran Dong Hung; huyện Kiến Xương.") == "tại thị trấn Đông Hưng; huyện Kiến Xương."
+    unchanged = "Về việc xa xôi Quá Khứ tại xã Không Có Thật"
+    assert respell_places(unchanged) == unchanged

@@ -152,3 +152,15 @@ def test_discover_is_recursive_sorted_and_relative(tmp_path: Path) -> None:
     found = [c.source for c in discover([tmp_path])]
     assert found == ["b.pdf", "box1/a.pdf", "box1/sub/c.tif"]
     assert [c.source for c in discover([tmp_path / "box1" / "a.pdf"])] == ["a.pdf"]
+
+
+def test_shipped_samples_are_all_readable_scans():
+    """The demo (`scripts/bootstrap.sh demo`) runs on samples/: every file there must be a scan it can read."""
+    from digitize.ingest import inspect
+
+    root = Path(__file__).resolve().parent.parent / "samples"
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    assert len(files) >= 3
+    for f in files:
+        src = inspect(f, f.name, max_pixels=200_000_000, max_pages=1000, render_dpi=300)
+        assert src.page_count >= 1, f

@@ -147,7 +147,8 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     assert len(_export(archive, tmp_path)) == 2
 
 
-def test_kill_9_resumes_where_it_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_stopped_run_resumes_where_it_stopped(tmp_path: Path, sig: signal.Signals) -> None:
     src = tmp_path / "in"
     src.mkdir()
     pages = []
@@ -162,8 +163,10 @@ def test_kill_9_resumes_where_it_stopped(tmp_path: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(pages_dir.rglob("*.json")):
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its pool workers, mid-run
-    proc.wait()
+    os.killpg(proc.pid, sig)  # the parent and its pool workers, mid-run (Ctrl-C reaches the whole group)
+    rc = proc.wait(timeout=60)
+    if sig == signal.SIGINT:
+        assert rc == 130  # interrupted: the clerk is told, nothing is lost
     done_before = len(list(pages_dir.rglob("*.json")))
     assert 1 <= done_before < 3
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

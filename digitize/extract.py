@@ -986,16 +986,20 @@ Reocr = Callable[[int, Box], Sequence[Word]]  # (page number, box) -> words in p
 
 def signer_region(lines: Sequence[Line]) -> Box | None:
     """Where the signature block of a page is: right half, from the position lines (or "Nơi nhận:")
-    down about a quarter page. None when the page has no footer."""
+    down about a quarter page; when neither was read, the space below the last line read. None when
+    the page has no room left for a footer."""
     if not lines:
         return None
     width, height = lines[0].page_width, lines[0].page_height
     right = [ln for ln in lines if ln.cx > 0.5 * width and ln.left > 0.35 * width]
     anchors = [ln for ln in right if _is_position_line(ln)]
     anchors += [ln for ln in lines if ln.fold.startswith(("noi nhan", "nai nhan"))]
-    if not anchors:
-        return None
-    top = min(ln.top for ln in anchors) - 10
+    if anchors:
+        top = min(ln.top for ln in anchors) - 10
+    else:  # the whole block was lost under the seal and signature: look below the last line read
+        top = max(ln.bottom for ln in lines) + 5
+        if height - top < 0.1 * height:
+            return None
     return int(0.45 * width), max(0, top), width, min(height, top + int(0.3 * height))
 
 

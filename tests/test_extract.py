@@ -443,3 +443,32 @@ def test_places_named_in_the_summary_are_respelled():
     assert respell_places("tại thi tran Dong Hung; huyện Kiến Xương.") == "tại thị trấn Đông Hưng; huyện Kiến Xương."
     unchanged = "Về việc xa xôi Quá Khứ tại xã Không Có Thật"
     assert respell_places(unchanged) == unchanged
+
+
+def test_signature_block_lost_entirely_is_looked_for_below_the_last_line():
+    s = Sheet()
+    y = header(s, parent="ỦY BAN NHÂN DÂN", body="THỊ TRẤN VŨ THƯ", number="153/TLKS",
+               date_line=None)
+    s.line("TRÍCH LỤC KHAI SINH", y, size=56)
+    last = body(s, y + 120, QD_BODY[:4])
+    s.line("Vũ Thư, ngày 22 tháng 3 năm 2025", last, cx=RIGHT)  # the block under it was not read at all
+    page = s.page()
+    box = signer_region(build_lines(page))
+    assert box is not None and box[1] > last and box[0] >= 0.4 * W
+    asked = []
+
+    def reocr(n, region):
+        asked.append(region)
+        again = Sheet()
+        again.line("NGƯỜI KÝ TRÍCH LỤC", region[1] + 40, cx=RIGHT)
+        again.line("Vũ Quang Sơn", region[1] + 400, cx=RIGHT)
+        return again.words
+
+    md, _reasons = run(page, reocr=reocr)
+    assert asked and md.signer.value == "Vũ Quang Sơn"
+
+
+def test_no_room_below_the_last_line_means_no_signature_region():
+    s = Sheet()
+    s.line("một dòng cuối trang", H - 200, x=355)
+    assert signer_region(build_lines(s.page())) is None

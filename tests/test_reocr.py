@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -61,3 +62,13 @@ def test_unknown_page_and_tiny_box_give_no_words():
     assert region_words(img, (10, 10, 12, 12)) == ()
     reocr = make_reocr([], lambda page: b"")
     assert reocr(1, (0, 0, 100, 100)) == ()
+
+
+def test_gray_seal_over_the_name_is_cut_by_the_stricter_ink_threshold():
+    img = _page(seal=True)
+    # a grayscale scan of a dark seal: the seal comes out mid-gray (~95), darker than the 110 colour cut
+    gray = ((cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(int) + img[..., 1]) // 2).astype(np.uint8)
+    h, w = gray.shape
+    words = region_words(gray, (int(w * 0.45), int(h * 0.45), w, h), dpi=DPI)
+    name = [wd for wd in words if wd.text in ("Nguyễn", "Thị", "Thanh", "Hương")]
+    assert len(name) == 4 and min(wd.conf for wd in name) > 60

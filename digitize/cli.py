@@ -257,6 +257,83 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- hand-off: signing, publishing, API keys -------------------------------------------------------
+
+
+def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign the electronic copies of reviewed documents ahead of hand-off (idempotent)."""
+    from digitize import sign
+    from digitize.errors import ConfigError
+    from digitize.publish import select
+
+    signer = sign.load_signer(settings)
+    if signer is None:
+        raise ConfigError("no certificate: set DIGITIZE_SIGN_PKCS12 (and DIGITIZE_SIGN_PKCS12_PASSWORD)")
+    index, store = _open_backends(settings)
+    docs = select(index, dossier=args.dossier, ready=args.ready)
+    signed = skipped = 0
+    for doc in docs:
+        if doc.needs_review or not doc.pdf_key:
+            skipped += 1
+            continue
+        sig = sign.ensure_signed(doc, index, store, signer, who=args.who)
+        print(f"{doc.doc_id}  {doc.dossier_id}  signed {sig.signed_at.astimezone(sign.VIETNAM).isoformat()}  "
+              f"{sig.signed_sha256}")
+        signed += 1
+    print(f"{signed} documents signed by {signer.agency}; {skipped} skipped (need review or have no PDF)",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    """Push packages of reviewed documents to the portal; exit 1 when any document failed."""
+    from digitize import publish
+    from digitize.sign import load_signer
+
+    portal = publish.Portal.from_settings(settings)
+    signer = None if args.dry_run else load_signer(settings)
+    index, store = _open_backends(settings)
+    docs = publish.select(index, dossier=args.dossier, ready=args.ready)
+    outcomes = publish.publish(docs, index, store, portal, who=args.who, signer=signer, dry_run=args.dry_run)
+    for o in outcomes:
+        extra = f" after {o.attempts} attempt(s)" if o.attempts > 1 else ""
+        signed = "" if o.status == "skipped" else (" signed" if o.signed else " UNSIGNED")
+        why = f": {o.message}" if o.message else ""
+        print(f"{o.status:<13} {o.doc_id}  {o.dossier_id or '-'}{signed}{extra}{why}")
+    counts = {s: sum(o.status == s for o in outcomes)
+              for s in ("published", "would publish", "already", "skipped", "failed")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("published", "failed")) +
+          f" — portal {portal.safe_url}", file=sys.stderr)
+    return EXIT_FILES_FAILED if counts["failed"] else 0
+
+
+def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Create, list or revoke API keys (the first admin key can only be made here)."""
+    from storage import access
+
+    index, _store = _open_backends(settings)
+    if args.action == "create":
+        if not args.name or not args.role:
+            raise DigitizeError("key create needs NAME and --role portal|clerk|admin")
+        token = access.create_key(index, args.name, args.role)
+        access.record(index, who=args.who, role=None, action="key_create", target=args.name, ip=None, status=201,
+                      detail={"role": args.role, "via": "cli"})
+        print(token)
+        print(f"API key {args.name!r} ({args.role}) created; the token above is shown only now.", file=sys.stderr)
+    elif args.action == "revoke":
+        if not args.name:
+            raise DigitizeError("key revoke needs NAME")
+        access.revoke_key(index, args.name)
+        access.record(index, who=args.who, role=None, action="key_revoke", target=args.name, ip=None, status=204,
+                      detail={"via": "cli"})
+        print(f"API key {args.name!r} revoked", file=sys.stderr)
+    else:
+        for k in access.list_keys(index):
+            state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
+            print(f"{k['name']:<32} {k['role']:<7} {k['key_id']}  created {k['created_at']:%Y-%m-%d}  {state}")
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------------
 
 
@@ -320,6 +397,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("serve", cmd_serve, "run the portal HTTP API")
     sp.add_argument("--host")
     sp.add_argument("--port", type=int)
+
+    for name, func, text in (("sign", cmd_sign, "sign the electronic copies of reviewed documents"),
+                             ("publish", cmd_publish, "push packages of reviewed documents to the portal")):
+        sp = add(name, func, text)
+        which = sp.add_mutually_exclusive_group(required=True)
+        which.add_argument("--dossier", metavar="CODE", help="the documents of one dossier")
+        which.add_argument("--ready", action="store_true", help="every reviewed document with a dossier code")
+        sp.add_argument("--who", default=who, help="who, in the audit log")
+        if name == "publish":
+            sp.add_argument("--dry-run", action="store_true", help="list what would be published; send nothing")
+
+    sp = add("key", cmd_key, "manage API keys of the portal API")
+    sp.add_argument("action", choices=("create", "list", "revoke"))
+    sp.add_argument("name", nargs="?", help="the key's name (who, in the audit log)")
+    sp.add_argument("--role", choices=("portal", "clerk", "admin"))
+    sp.add_argument("--who", default=who, help="who, in the audit log")
     return p
 
 

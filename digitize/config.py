@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,6 +53,23 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)  # one uploaded scan (POST .../import)
+
+    # signed electronic copies (digitize/sign.py): without a certificate, documents stay unsigned
+    sign_pkcs12: Path | None = None  # the agency's certificate and key (.p12 / .pfx)
+    sign_pkcs12_password: SecretStr | None = None
+    sign_agency: str = ""  # the copying agency's name on the mark (default: the certificate's O, else CN)
+    sign_copy_form: str = "SAO Y"  # hình thức sao (Decree 30/2020 art. 25: paper -> electronic is "sao y")
+    sign_font: Path = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+    sign_location: str = ""
+
+    # publishing packages to the portal (digitize/publish.py)
+    portal_url: str = ""  # where `digitize publish` POSTs each document's package
+    portal_token: SecretStr | None = None  # sent as "Authorization: Bearer ..."
+    portal_ca_file: Path | None = None  # extra CA bundle for an https portal with a private CA
+    publish_attempts: int = Field(default=6, ge=1)
+    publish_backoff: float = Field(default=1.0, ge=0)  # first retry delay in seconds, doubled each time
+    publish_max_delay: float = Field(default=60.0, ge=0)
+    publish_timeout: float = Field(default=60.0, gt=0)
 
     def sqlite_url(self) -> str:
         """The index URL: the configured one or SQLite inside the archive folder."""

@@ -111,3 +111,19 @@ class IntegrityError(StorageError):
     """An object's bytes do not match the sha256 recorded for it."""
 
     reason = "integrity"
+
+
+class SigningError(DigitizeError):
+    """An electronic copy cannot be signed: certificate, password or font missing or wrong."""
+
+    exit_code = 3
+    http_status = 503
+    reason = "signing"
+
+
+class PublishError(DigitizeError):
+    """The portal refused a package, or stayed unreachable after every retry."""
+
+    exit_code = 8
+    http_status = 502
+    reason = "publish_failed"

@@ -1,6 +1,8 @@
-"""Access control and accountability: API keys (stored hashed), the audit log and import jobs.
+"""Access control and accountability: API keys (stored hashed), the audit log, import jobs, and the
+records of what left the agency: signatures of electronic copies and publications to the portal.
 
-The tables live on :data:`storage.index.meta` and are created by the index's v1 migration.
+The tables live on :data:`storage.index.meta`; ``TABLES`` are created by the index's v1 migration,
+``TABLES_V2`` (signatures, publications) by its v2 migration.
 
 Keys are ``dgz_<key id>_<secret>``: the key id (public, 12 hex digits) finds the row, the sha256 of
 the whole token is compared in constant time with the stored one. A token is shown once, when it is
@@ -21,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from digitize.errors import DigitizeError, InputError, NotFoundError
+from digitize.errors import DigitizeError, InputError, NotFoundError, StorageError
 from storage.index import Index, meta, now
 
 ROLES = ("portal", "clerk", "admin")
@@ -69,7 +71,37 @@ import_jobs = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+signatures = sa.Table(
+    "signatures",
+    meta,
+    sa.Column("doc_id", sa.String(64), primary_key=True),
+    sa.Column("source_sha256", sa.String(64), nullable=False),  # the unsigned document PDF that was signed
+    sa.Column("signed_key", sa.Text, nullable=False),
+    sa.Column("signed_sha256", sa.String(64), nullable=False),
+    sa.Column("signer", sa.Text, nullable=False),  # the certificate's subject
+    sa.Column("cert_sha256", sa.String(64), nullable=False),
+    sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+publications = sa.Table(
+    "publications",
+    meta,
+    sa.Column("idempotency_key", sa.String(64), primary_key=True),  # sha256 of the PDF that was sent
+    sa.Column("doc_id", sa.String(64), nullable=False, index=True),
+    sa.Column("dossier_id", sa.String(64), nullable=False, index=True),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # published, failed
+    sa.Column("signed", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("package_sha256", sa.String(64)),
+    sa.Column("receipt", sa.Text),  # the portal's answer (truncated)
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 TABLES = [api_keys, audit_log, import_jobs]
+TABLES_V2 = [signatures, publications]
 
 
 class DuplicateKeyNameError(DigitizeError):
@@ -188,3 +220,103 @@ def get_job(index_or_engine: Index | Engine, job_id: str) -> dict[str, Any] | No
     with _engine(index_or_engine).connect() as conn:
         row = conn.execute(sa.select(import_jobs).where(import_jobs.c.job_id == job_id)).first()
     return dict(row._mapping) if row else None
+
+
+# --- signatures of electronic copies ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The signed copy of a document: which unsigned PDF it signs, where it is, who signed, when."""
+
+    doc_id: str
+    source_sha256: str
+    signed_key: str
+    signed_sha256: str
+    signer: str
+    cert_sha256: str
+    signed_at: dt.datetime
+
+    def covers(self, pdf_sha256: str | None) -> bool:
+        """True when this signature was made over the document PDF whose sha256 is ``pdf_sha256``."""
+        return pdf_sha256 is None or pdf_sha256 == self.source_sha256
+
+
+def _signature(row: Any) -> Signature:
+    m = dict(row._mapping)
+    at = m["signed_at"]
+    m["signed_at"] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return Signature(**m)
+
+
+def get_signatures(index_or_engine: Index | Engine, doc_ids: list[str]) -> dict[str, Signature]:
+    """The recorded signatures of these documents (whether or not they still cover the current PDF)."""
+    if not doc_ids:
+        return {}
+    with _engine(index_or_engine).connect() as conn:
+        rows = conn.execute(sa.select(signatures).where(signatures.c.doc_id.in_(doc_ids)))
+        return {r.doc_id: _signature(r) for r in rows}
+
+
+def record_signature(index_or_engine: Index | Engine, sig: Signature) -> Signature:
+    """Record ``sig`` unless the document already has a signature over the same PDF; return the one in force.
+
+    A signature over an older PDF (the document was re-made since) is replaced. When two signers race,
+    the first one recorded wins and both get it back (the loser deletes its own signed object).
+    """
+    engine = _engine(index_or_engine)
+    values = {"source_sha256": sig.source_sha256, "signed_key": sig.signed_key, "signed_sha256": sig.signed_sha256,
+              "signer": sig.signer, "cert_sha256": sig.cert_sha256, "signed_at": sig.signed_at}
+    with engine.begin() as conn:
+        stmt = _dialect_insert(conn)(signatures).values(doc_id=sig.doc_id, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["doc_id"], set_=values,
+                                                where=signatures.c.source_sha256 != sig.source_sha256))
+        row = conn.execute(sa.select(signatures).where(signatures.c.doc_id == sig.doc_id)).one()
+    return _signature(row)
+
+
+def _dialect_insert(conn: sa.Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise StorageError(f"unsupported index database {conn.dialect.name!r} (use SQLite or PostgreSQL)")
+    return insert
+
+
+# --- publications to the portal -----------------------------------------------------------------
+
+
+def get_publication(index_or_engine: Index | Engine, idempotency_key: str) -> dict[str, Any] | None:
+    """The publication row of this idempotency key (the sha256 of the PDF sent), or None."""
+    with _engine(index_or_engine).connect() as conn:
+        row = conn.execute(sa.select(publications).where(publications.c.idempotency_key == idempotency_key)).first()
+    return dict(row._mapping) if row else None
+
+
+def record_publication(index_or_engine: Index | Engine, *, idempotency_key: str, doc_id: str, dossier_id: str,
+                       endpoint: str, status: str, signed: bool, attempts: int, http_status: int | None,
+                       package_sha256: str | None, receipt: str | None) -> None:
+    """Insert or update the publication of one document copy (a published row is never turned back to failed)."""
+    at = now()
+    values = {"doc_id": doc_id, "dossier_id": dossier_id, "endpoint": endpoint, "status": status, "signed": signed,
+              "attempts": attempts, "http_status": http_status, "package_sha256": package_sha256,
+              "receipt": (receipt or "")[:2000] or None, "updated_at": at,
+              "published_at": at if status == "published" else None}
+    with _engine(index_or_engine).begin() as conn:
+        stmt = _dialect_insert(conn)(publications).values(idempotency_key=idempotency_key, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["idempotency_key"], set_=values,
+                                                where=publications.c.status != "published"))
+
+
+def list_publications(index_or_engine: Index | Engine, *, dossier_id: str | None = None,
+                      doc_id: str | None = None) -> list[dict[str, Any]]:
+    """Publication rows, oldest first, optionally of one dossier or document."""
+    q = sa.select(publications).order_by(publications.c.updated_at, publications.c.doc_id)
+    if dossier_id is not None:
+        q = q.where(publications.c.dossier_id == dossier_id)
+    if doc_id is not None:
+        q = q.where(publications.c.doc_id == doc_id)
+    with _engine(index_or_engine).connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]

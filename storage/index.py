@@ -117,7 +117,13 @@ def _v1(conn: Connection) -> None:
     meta.create_all(conn, tables=[files, pages, documents, history, *access.TABLES])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+def _v2(conn: Connection) -> None:
+    from storage import access  # signatures of electronic copies, publications to the portal
+
+    meta.create_all(conn, tables=access.TABLES_V2)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
 def now() -> dt.datetime:

@@ -31,12 +31,14 @@ _REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not
 
 def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: Engine | None = None,
                on_import: Callable[[str, str], str] | None = None, queue_depth: Callable[[], int] | None = None,
-               presign_ttl: dt.timedelta = dt.timedelta(minutes=5)) -> FastAPI:
+               presign_ttl: dt.timedelta = dt.timedelta(minutes=5), signer: Any = None) -> FastAPI:
     """The API over ``index`` and ``store``.
 
     ``keys`` is the database holding API keys, the audit log and import jobs (default: the index's).
     ``on_import(sha256, filename) -> job id`` starts processing of an uploaded file; without it the
-    file stays queued. ``queue_depth()`` feeds the ``digitize_queue_depth`` metric.
+    file stays queued. ``queue_depth()`` feeds the ``digitize_queue_depth`` metric. ``signer``
+    (``digitize.sign.CopySigner``) signs each reviewed document's copy the first time it is downloaded
+    or packaged; without one, copies are served unsigned and marked ``signed: false``.
     """
     app = FastAPI(title="digitize portal API", version="1", description=(
         "Digitised result documents of administrative procedures, by dossier code (mã hồ sơ). Authenticate "
@@ -45,7 +47,7 @@ def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: En
     metrics = Metrics(index, queue_depth)
     app.state.ctx = ApiContext(settings=settings, index=index, store=store, keys=keys or index.engine,
                                on_import=on_import, queue_depth=queue_depth, presign_ttl=presign_ttl,
-                               official=official.mapper(), metrics=metrics)
+                               official=official.mapper(), metrics=metrics, signer=signer)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(routes.router)
     app.add_exception_handler(DigitizeError, _digitize_error)  # type: ignore[arg-type]

@@ -1,9 +1,9 @@
 """A dossier's hand-off package, built as a zip while it is sent (never whole in memory or on disk).
 
-Contents: each document's PDF, ``metadata.json`` (official metadata names, the dossier code, review
-state and the sha256 of every PDF) and ``SHA256SUMS`` (``sha256sum -c`` format) over the PDFs and
-metadata.json. A PDF whose bytes do not match the sha256 in the index aborts the stream, so a
-corrupted copy never arrives looking complete.
+Contents: each document's PDF (its signed copy when it has one), ``metadata.json`` (official metadata
+names, the dossier code, review and signature state and the sha256 of every PDF) and ``SHA256SUMS``
+(``sha256sum -c`` format) over the PDFs and metadata.json. A PDF whose bytes do not match the sha256
+in the index aborts the stream, so a corrupted copy never arrives looking complete.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import hashlib
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from digitize.errors import IntegrityError
 from digitize.models import Document
+from digitize.sign import VIETNAM
+from storage.access import Signature
 from storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,11 @@ def _info(name: str, when: dt.datetime, compress: int) -> zipfile.ZipInfo:
 
 
 def package_metadata(code: str, docs: Sequence[Document], official: Callable[..., dict[str, Any]],
-                     names: dict[str, str | None], sums: dict[str, str], when: dt.datetime) -> dict[str, Any]:
-    """metadata.json: the dossier code and each document under the official names."""
+                     names: dict[str, str | None], sums: dict[str, str], when: dt.datetime,
+                     signatures: Mapping[str, Signature] | None = None) -> dict[str, Any]:
+    """metadata.json: the dossier code and each document under the official names, with whether its copy
+    carries the agency's signature (``Signed``; unsigned when no certificate is configured)."""
+    signatures = signatures or {}
     out = []
     for doc in docs:
         rec = dict(official(doc.metadata, page_amount=len(doc.pages), dossier_id=doc.dossier_id))
@@ -71,14 +76,19 @@ def package_metadata(code: str, docs: Sequence[Document], official: Callable[...
         name = names[doc.doc_id]
         rec.update({"FileName": name, "Sha256": sums.get(name) if name else None, "DocId": doc.doc_id,
                     "NeedsReview": doc.needs_review, "ReviewReasons": list(doc.reasons)})
+        sig = signatures.get(doc.doc_id)
+        rec.update({"Signed": sig is not None,
+                    "SignedAt": sig.signed_at.astimezone(VIETNAM).isoformat() if sig else None,
+                    "Signer": sig.signer if sig else None})
         out.append(rec)
     return {"DossierCode": code, "GeneratedAt": when.isoformat(timespec="seconds"), "DocumentCount": len(out),
             "Documents": out}
 
 
-def stream_package(code: str, docs: Sequence[Document], store: ObjectStore,
-                   official: Callable[..., dict[str, Any]]) -> Iterator[bytes]:
-    """Yield the zip of a dossier, chunk by chunk."""
+def stream_package(code: str, docs: Sequence[Document], store: ObjectStore, official: Callable[..., dict[str, Any]],
+                   signatures: Mapping[str, Signature] | None = None) -> Iterator[bytes]:
+    """Yield the zip of a dossier, chunk by chunk. ``docs`` are as handed out (signed copies in place of
+    the PDFs that have one); ``signatures`` says which, for metadata.json."""
     when = dt.datetime.now(dt.UTC)
     sink = _Sink()
     sums: dict[str, str] = {}
@@ -103,7 +113,7 @@ def stream_package(code: str, docs: Sequence[Document], store: ObjectStore,
                 raise IntegrityError(f"{doc.pdf_key}: stored bytes do not match the recorded sha256")
             sums[name] = digest
             yield sink.drain()
-        meta = json.dumps(package_metadata(code, docs, official, names, sums, when), ensure_ascii=False,
+        meta = json.dumps(package_metadata(code, docs, official, names, sums, when, signatures), ensure_ascii=False,
                           indent=1).encode("utf-8")
         zf.writestr(_info("metadata.json", when, zipfile.ZIP_DEFLATED), meta)
         sums["metadata.json"] = hashlib.sha256(meta).hexdigest()

@@ -43,8 +43,9 @@ from digitize.errors import (
 )
 from digitize.models import Document
 from digitize.models import Field as MetaField
+from digitize.sign import VIETNAM, ensure_signed, served_copy
 from storage import access, layout
-from storage.access import ApiKey
+from storage.access import ApiKey, Signature
 from storage.index import documents, history, row_to_document
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,14 @@ def _reviews(c: ApiContext, doc_ids: list[str]) -> dict[str, tuple[str, dt.datet
         return {r.doc_id: (r.who, _utc(r.at)) for r in conn.execute(q)}
 
 
-def _document_out(c: ApiContext, doc: Document, review: tuple[str, dt.datetime] | None) -> dict[str, Any]:
+def _signatures(c: ApiContext, docs: list[Document]) -> dict[str, Signature]:
+    """The signatures in force (covering the current PDF) of these documents."""
+    sigs = access.get_signatures(c.index, [d.doc_id for d in docs if d.pdf_key])
+    return {d.doc_id: sigs[d.doc_id] for d in docs if d.doc_id in sigs and sigs[d.doc_id].covers(d.pdf_sha256)}
+
+
+def _document_out(c: ApiContext, doc: Document, review: tuple[str, dt.datetime] | None,
+                  sig: Signature | None = None) -> dict[str, Any]:
     values = doc.metadata.values()
     official = dict(c.official(doc.metadata, page_amount=len(doc.pages), dossier_id=doc.dossier_id))
     official.setdefault("DossierCode", doc.dossier_id)
@@ -93,13 +101,28 @@ def _document_out(c: ApiContext, doc: Document, review: tuple[str, dt.datetime] 
         "review": {"needs_review": doc.needs_review, "reasons": list(doc.reasons),
                    "reviewed_by": review[0] if review else None, "reviewed_at": review[1] if review else None},
         "pdf_sha256": doc.pdf_sha256,
+        "signed": sig is not None,
+        "signature": {"signed_at": sig.signed_at.astimezone(VIETNAM), "signer": sig.signer,
+                      "sha256": sig.signed_sha256} if sig else None,
         "download_path": f"/api/v1/documents/download/{doc.doc_id}" if doc.pdf_key else None,
     }
 
 
 def _documents_out(c: ApiContext, docs: list[Document]) -> list[dict[str, Any]]:
     reviews = _reviews(c, [d.doc_id for d in docs])
-    return [_document_out(c, d, reviews.get(d.doc_id)) for d in docs]
+    sigs = _signatures(c, docs)
+    return [_document_out(c, d, reviews.get(d.doc_id), sigs.get(d.doc_id)) for d in docs]
+
+
+def _handout(c: ApiContext, docs: list[Document], key: ApiKey) -> tuple[list[Document], dict[str, Signature]]:
+    """The documents as they leave the agency: reviewed ones signed (once) when a certificate is configured,
+    each with its signed copy's key and sha256 in place of the unsigned PDF's."""
+    sigs = _signatures(c, docs)
+    if c.signer is not None:
+        for doc in docs:
+            if doc.pdf_key and not doc.needs_review and doc.doc_id not in sigs:
+                sigs[doc.doc_id] = ensure_signed(doc, c.index, c.store, c.signer, who=key.name, keys=c.keys)
+    return [served_copy(d, sigs.get(d.doc_id)) for d in docs], sigs
 
 
 def _detail_out(c: ApiContext, doc: Document) -> dict[str, Any]:
@@ -147,12 +170,12 @@ def get_dossier(code: str, key: ApiKey = Depends(require("read")), c: ApiContext
 def get_package(code: str, request: Request, key: ApiKey = Depends(require("download")),
                 c: ApiContext = Depends(ctx)) -> StreamingResponse:
     """The dossier's hand-off package, streamed as a zip."""
-    docs = _dossier_docs(c, code)
+    docs, sigs = _handout(c, _dossier_docs(c, code), key)
     for doc in docs:
         if doc.pdf_key:
             _check_object(c, doc)
-    audit(request, key, "package", code, 200, {"documents": [d.doc_id for d in docs]})
-    return StreamingResponse(stream_package(code, docs, c.store, c.official), media_type="application/zip",
+    audit(request, key, "package", code, 200, {"documents": [d.doc_id for d in docs], "signed": sorted(sigs)})
+    return StreamingResponse(stream_package(code, docs, c.store, c.official, sigs), media_type="application/zip",
                              headers={"Content-Disposition": f'attachment; filename="{code}.zip"'})
 
 
@@ -167,15 +190,19 @@ def download_document(doc_id: str, request: Request, key: ApiKey = Depends(requi
     doc = c.index.get_document(validate.document_id(doc_id))
     if not doc.pdf_key:
         raise NotFoundError(f"document {doc_id} has no PDF yet")
+    [doc], sigs = _handout(c, [doc], key)
+    signed = doc.doc_id in sigs
     presign = getattr(c.store, "presigned_get", None)
     if presign is not None:
         url = presign(doc.pdf_key, expires=c.presign_ttl)
-        audit(request, key, "download", doc_id, 307, {"presigned": True, "ttl_s": c.presign_ttl.total_seconds()})
+        audit(request, key, "download", doc_id, 307, {"presigned": True, "ttl_s": c.presign_ttl.total_seconds(),
+                                                      "signed": signed})
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     _check_object(c, doc)
     stream = c.store.open(doc.pdf_key)
-    audit(request, key, "download", doc_id, 200, {"pdf_sha256": doc.pdf_sha256})
-    headers = {"Content-Disposition": f'attachment; filename="{doc_id}.pdf"', "Cache-Control": "no-store"}
+    audit(request, key, "download", doc_id, 200, {"pdf_sha256": doc.pdf_sha256, "signed": signed})
+    headers = {"Content-Disposition": f'attachment; filename="{doc_id}.pdf"', "Cache-Control": "no-store",
+               "X-Digitize-Signed": "true" if signed else "false"}
     if doc.pdf_sha256:
         headers["ETag"] = f'"{doc.pdf_sha256}"'
     return StreamingResponse(_verified(stream, doc), media_type="application/pdf", headers=headers)

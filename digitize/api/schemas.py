@@ -50,6 +50,14 @@ class ReviewOut(BaseModel):
     reviewed_at: dt.datetime | None = None
 
 
+class SignatureOut(BaseModel):
+    """The agency's signature on the electronic copy (PAdES, Decree 30/2020 mark on page 1)."""
+
+    signed_at: dt.datetime
+    signer: str
+    sha256: str
+
+
 class DocumentOut(BaseModel):
     """A result document as the portal sees it."""
 
@@ -65,6 +73,8 @@ class DocumentOut(BaseModel):
     contains_personal_id: bool
     review: ReviewOut
     pdf_sha256: str | None
+    signed: bool
+    signature: SignatureOut | None
     download_path: str | None
 
 

@@ -28,12 +28,15 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from digitize.api.app import create_app
+    from digitize.sign import load_signer
     from storage.index import engine_url_safe
 
+    signer = load_signer(settings)  # before opening anything: a wrong certificate stops here
     index = Index.from_url(settings.sqlite_url())
     store = open_store(settings)
-    app = create_app(settings, index, store)
-    log.info("serving %s with %r on http://%s:%d", engine_url_safe(settings.sqlite_url()), store, host, port)
+    app = create_app(settings, index, store, signer=signer)
+    log.info("serving %s with %r on http://%s:%d (%s)", engine_url_safe(settings.sqlite_url()), store, host, port,
+             f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned")
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:

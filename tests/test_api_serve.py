@@ -1,0 +1,109 @@
+"""``digitize key`` and ``digitize serve`` as an operator runs them: a real uvicorn process on a free port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from digitize.cli import main
+from digitize.errors import SigningError
+from storage import access
+from storage.index import Index
+from storage.objects import LocalObjectStore
+from tests.services import free_port
+from tests.test_api import D1, populate
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    index = Index.from_url(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    populate(index, LocalObjectStore(tmp_path / "objects"))
+    index.close()
+    return tmp_path
+
+
+def env_for(archive: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    return env | {"DIGITIZE_ARCHIVE": str(archive), "NO_PROXY": "127.0.0.1,localhost", **extra}
+
+
+def test_key_command_creates_lists_and_revokes(archive: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DIGITIZE_ARCHIVE", str(archive))
+    assert main(["key", "create", "portal-hcm", "--role", "portal", "--who", "ops"]) == 0
+    token = capsys.readouterr().out.strip()
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    key = access.authenticate(index, token)
+    assert key is not None and key.name == "portal-hcm" and key.role == "portal"
+    assert main(["key", "list"]) == 0
+    assert "portal-hcm" in capsys.readouterr().out and token not in capsys.readouterr().out
+    assert main(["key", "create", "portal-hcm", "--role", "admin"]) != 0  # names are unique
+    assert main(["key", "create", "nameless"]) != 0  # a role is required
+    assert main(["key", "revoke", "portal-hcm"]) == 0
+    assert access.authenticate(index, token) is None
+    actions = [(a["action"], a["who"]) for a in access.audit_entries(index)]
+    assert ("key_create", "ops") in actions and any(a == "key_revoke" for a, _ in actions)
+    index.close()
+
+
+@pytest.fixture
+def served(archive: Path) -> Iterator[tuple[str, str]]:
+    """(base URL, admin token) of ``digitize serve`` running on the archive."""
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    token = access.create_key(index, "ops", "admin")
+    index.close()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "digitize", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env_for(archive), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"digitize serve did not come up: {out[-2000:]}")
+            time.sleep(0.1)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_serve_runs_the_api_over_the_archive(served: tuple[str, str]) -> None:
+    base, token = served
+    assert httpx.get(f"{base}/api/v1/dossiers/{D1}", timeout=5).status_code == 401
+    r = httpx.get(f"{base}/api/v1/dossiers/{D1}", headers={"X-API-Key": token}, timeout=5)
+    assert r.status_code == 200 and r.json()["document_count"] == 2
+    assert all(d["signed"] is False for d in r.json()["documents"])  # no certificate configured
+    spec = httpx.get(f"{base}/openapi.json", timeout=5).json()
+    assert "/api/v1/documents/download/{doc_id}" in spec["paths"]
+    assert httpx.get(f"{base}/api/v1/dossiers/..%2F..%2Findex.sqlite", headers={"X-API-Key": token},
+                     timeout=5).status_code in (400, 404)
+
+
+def test_serve_refuses_to_start_with_a_broken_certificate(archive: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    (archive / "bad.p12").write_bytes(b"not a certificate")
+    monkeypatch.setenv("DIGITIZE_ARCHIVE", str(archive))
+    monkeypatch.setenv("DIGITIZE_SIGN_PKCS12", str(archive / "bad.p12"))
+    # the certificate is checked before anything is opened or served, so this returns at once
+    assert main(["serve", "--port", str(free_port())]) == SigningError.exit_code
+    assert "signing certificate" in capsys.readouterr().err

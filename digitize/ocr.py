@@ -63,10 +63,13 @@ def words_to_text(words: list[Word] | tuple[Word, ...]) -> str:
 
 
 def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
-             extra_config: str = "") -> OcrOutput:
+             extra_config: str = "", correct: bool = True) -> OcrOutput:
     """Run tesseract once on a page image (uint8 gray or BGR) and return words, text and text layer.
 
-    The caller sets OMP_THREAD_LIMIT=1 in the worker's environment (one tesseract thread per page).
+    With ``correct`` (Vietnamese only) the words and the text go through :func:`digitize.correct.correct_words`
+    (syllables that do not exist, diacritics the neighbours contradict, stray marks); the PDF text
+    layer keeps Tesseract's own reading. The caller sets OMP_THREAD_LIMIT=1 in the worker's
+    environment (one tesseract thread per page).
     """
     import cv2
     import pytesseract
@@ -97,4 +100,9 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
     words, text = parse_tsv(tsv)
     confs = [w.conf for w in words if w.conf >= 0]
     mean = sum(confs) / len(confs) if confs else 0.0
+    if correct and lang.split("+")[0] == "vie":
+        from digitize.correct import correct_words
+
+        words = correct_words(words)
+        text = words_to_text(words)
     return OcrOutput(words=words, text=text, mean_conf=mean, text_pdf=pdf)

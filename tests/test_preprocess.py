@@ -180,3 +180,34 @@ def test_prepared_is_frozen(page: np.ndarray) -> None:
     assert isinstance(p, Prepared)
     with pytest.raises(AttributeError):
         p.dpi = 1  # type: ignore[misc]
+
+
+def test_table_rules_and_frames_are_found_and_text_is_not(page: np.ndarray) -> None:
+    from digitize.preprocess import remove_rules, rule_mask
+
+    assert not rule_mask(page, 300).any()  # plain text has no rules
+    framed = g.frame_and_table(page)
+    drawn = (framed < 128) & ~(page < 128)  # the rules, the frame and the table's text
+    mask = rule_mask(framed, 300) > 0
+    text = page < 128
+    assert (mask & text).sum() < 0.002 * text.sum()  # letters are left alone
+    cleaned = framed.copy()
+    n = remove_rules(cleaned, 300)
+    assert n > 0
+    left = (cleaned < 128) & drawn
+    # what remains of the drawing is the table's text, a small fraction of the rules' ink
+    assert left.sum() < 0.15 * drawn.sum()
+
+
+def test_tesseract_reads_a_ruled_table_after_rule_removal(page: np.ndarray) -> None:
+    pytesseract = pytest.importorskip("pytesseract")
+    from digitize.preprocess import remove_rules
+
+    framed = g.skew(g.frame_and_table(page), 1.5)
+    p = preprocess(framed, dpi=300, rules=True)
+    h = p.ocr_image.shape[0]
+    crop = p.ocr_image[h - round(90 * 300 / 25.4):, :]  # the table and the frame around it
+    assert remove_rules(crop.copy(), 300) == 0  # preprocess already took them out
+    text = pytesseract.image_to_string(crop, lang="vie", config="--psm 6")
+    assert "Tờ bản đồ" in text and "Diện tích" in text, text
+    assert "|" not in text, text

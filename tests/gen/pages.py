@@ -1,5 +1,7 @@
 """Generate test page images: Vietnamese administrative text rendered with Liberation Serif, then degraded.
 
+The font comes from :func:`tests.gen.documents.font` (one place that knows where Liberation Serif lives).
+
 Every function is deterministic for a given ``seed`` and returns a ``uint8`` numpy array: gray ``HxW``
 or BGR ``HxWx3`` (OpenCV order), as a scanner or ``cv2.imdecode`` would hand it over.
 """
@@ -7,13 +9,13 @@ or BGR ``HxWx3`` (OpenCV order), as a scanner or ``cv2.imdecode`` would hand it 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
+from tests.gen.documents import font
+
 A4_MM = (210.0, 297.0)
 
 HEADER_LEFT = ("ỦY BAN NHÂN DÂN", "HUYỆN KIẾN XƯƠNG", "Số: 123/QĐ-UBND")
@@ -32,12 +34,6 @@ BODY = (
     "Quyết định này./.",
 )
 FOOTER_RIGHT = ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "", "", "", "Trần Thị Hoa")
-
-
-def font(size_px: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """Liberation Serif (a Times New Roman metric clone, as Vietnamese offices print in)."""
-    name = "LiberationSerif-Bold.ttf" if bold else "LiberationSerif-Regular.ttf"
-    return ImageFont.truetype(str(FONT_DIR / name), size_px)
 
 
 def a4_size(dpi: float) -> tuple[int, int]:
@@ -277,3 +273,31 @@ def perspective_photo(img: np.ndarray, *, seed: int = 0) -> np.ndarray:
     desk = gaussian_noise(desk, 12, seed=seed)
     out = cv2.warpPerspective(bgr, m, (W, H), dst=desk, borderMode=cv2.BORDER_TRANSPARENT)
     return out
+
+
+def frame_and_table(img: np.ndarray, dpi: float = 300, *, rows: int = 3,
+                    cells: tuple[str, ...] = ("Số thửa", "Tờ bản đồ", "Diện tích")) -> np.ndarray:
+    """A certificate-style double frame around the page and a ruled table (text in its cells) near the bottom.
+
+    Rules are 0.3-0.6 mm thick, as printed tables and frames are; the table sits 60 mm above the bottom.
+    """
+    out = img.copy()
+    h, w = img.shape[:2]
+    mm = dpi / 25.4
+    for inset, th in ((6, 0.6), (8, 0.3)):
+        cv2.rectangle(out, (round(inset * mm), round(inset * mm)), (w - round(inset * mm), h - round(inset * mm)),
+                      (0, 0, 0), max(1, round(th * mm)))
+    x0, y0, cw, rh = round(30 * mm), h - round(60 * mm), round(50 * mm), round(9 * mm)
+    t = max(1, round(0.3 * mm))
+    for r in range(rows + 1):
+        cv2.line(out, (x0, y0 + r * rh), (x0 + len(cells) * cw, y0 + r * rh), (0, 0, 0), t)
+    for c in range(len(cells) + 1):
+        cv2.line(out, (x0 + c * cw, y0), (x0 + c * cw, y0 + rows * rh), (0, 0, 0), t)
+    pil = Image.fromarray(out)
+    d = ImageDraw.Draw(pil)
+    f = font(round(12 / 72 * dpi))
+    for r in range(rows):
+        for c, text in enumerate(cells):
+            d.text((x0 + c * cw + round(3 * mm), y0 + r * rh + round(2 * mm)),
+                   text if r == 0 else f"{(r * 7 + c * 13) % 97 + 1}", font=f, fill=0)
+    return np.asarray(pil).copy()

@@ -1,0 +1,99 @@
+"""Post-OCR syllable correction (digitize.correct): made-up words, no corpus."""
+
+from __future__ import annotations
+
+import gzip
+from importlib import resources
+
+import pytest
+
+from digitize import correct as C
+from digitize.models import Word
+from digitize.ocr import words_to_text
+
+
+def _line(text: str, conf: float = 80.0, line: int = 1) -> list[Word]:
+    words = []
+    x = 0
+    for t in text.split():
+        words.append(Word(text=t, left=x, top=100 * line, width=10 * len(t), height=30, conf=conf, line=line))
+        x += 10 * len(t) + 10
+    return words
+
+
+def _fix(text: str, conf: float = 80.0) -> str:
+    return words_to_text(C.correct_words(_line(text, conf)))
+
+
+@pytest.mark.parametrize("s,ok", [("nguyễn", True), ("quyền", True), ("giấy", True), ("nghiêng", True),
+                                  ("ubnd", False), ("đât", True), ("bắc", True), ("bằc", False),
+                                  ("áà", False), ("xyz", False)])
+def test_syllable_shape(s: str, ok: bool) -> None:
+    assert C.is_syllable_shape(s) is ok
+
+
+def test_shipped_lexicon_is_sane() -> None:
+    lex = C.lexicon()
+    assert 3000 < len(lex.uni) < 12000  # tessdata word list + own texts (hunspell-vi, optional, adds ~3,000)
+    for s in ("quyền", "sử", "dụng", "đất", "nghị", "ủy", "ban"):
+        assert s in lex
+    assert "đât" not in lex and "ubnd" not in lex
+    assert lex.bi[("quyền", "sử")] > 0
+    raw = resources.files("digitize").joinpath("data/lexicon.tsv.gz").read_bytes()
+    assert len(raw) < 200_000 and gzip.decompress(raw).startswith(b"#")
+
+
+@pytest.mark.parametrize("read,printed", [
+    ("Giấy chứng nhận quyền sử đụng đât", "Giấy chứng nhận quyền sử dụng đất"),
+    ("thời điểm bát đầu sử dụng", "thời điểm bắt đầu sử dụng"),
+    ("CÔNG HÒA XÃ HỘI CHỦ NGHĨA", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA"),
+    ("ỦY BẠN NHÂN ĐÂN HUYEN", "ỦY BAN NHÂN DÂN HUYỆN"),
+    ("có hiệu lực kế từ ngày ký", "có hiệu lực kể từ ngày ký"),
+])
+def test_fixes_diacritics_from_context(read: str, printed: str) -> None:
+    assert _fix(read) == printed
+
+
+def test_numbers_codes_and_abbreviations_are_never_touched() -> None:
+    text = "Số: 123/QĐ-UBND ngày 15/06/2021 Lưu: VT, TNMT. 1.500.000 đồng m2 TC-KH"
+    assert _fix(text, conf=10) == text
+
+
+def test_sure_words_and_names_stay() -> None:
+    # real syllables read with high confidence stay, even where the context prefers a variant
+    assert _fix("thời điểm bát đầu", conf=99) == "thời điểm bát đầu"
+    # a capitalised name is not respelled into a common word
+    assert _fix("ông Trần Đình Phương", conf=60) == "ông Trần Đình Phương"
+
+
+def test_case_is_kept() -> None:
+    assert _fix("Giây xác nhận") == "Giấy xác nhận"
+    assert _fix("GIÂY XÁC NHẬN") == "GIẤY XÁC NHẬN"
+
+
+def test_noise_marks_are_dropped_bullets_kept() -> None:
+    words = _line("- Như Điều 3; | ` ⁄ ~") + _line("_„PHÓ CHỦ TỊCH", line=2)
+    out = C.correct_words(words)
+    assert words_to_text(out) == "- Như Điều 3;\nPHÓ CHỦ TỊCH"
+
+
+def test_boxes_and_confidences_are_kept() -> None:
+    words = _line("quyền sử đụng đât")
+    out = C.correct_words(words)
+    assert [(w.left, w.top, w.width, w.conf) for w in out] == [(w.left, w.top, w.width, w.conf) for w in words]
+
+
+def test_neighbours_on_other_lines_do_not_count() -> None:
+    assert _fix("điểm bát nước") == "điểm bắt nước"
+    words = _line("thời điểm") + _line("bát nước", line=2)
+    assert words_to_text(C.correct_words(words)) == "thời điểm\nbát nước"
+
+
+def test_words_with_no_candidate_stay() -> None:
+    assert _fix("Xiaomi Bluetooth") == "Xiaomi Bluetooth"
+
+
+def test_custom_lexicon() -> None:
+    lex = C.Lexicon.from_lines(["S\tsử\t3", "S\tdụng\t3", "S\tđụng\t1", "B\tsử dụng\t5"])
+    assert C.best_syllable("đụng", left="sử", conf=50, lex=lex) == "dụng"
+    assert C.best_syllable("dụnq", left="sử", conf=50, lex=lex) == "dụng"

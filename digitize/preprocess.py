@@ -12,6 +12,7 @@ removed) and ``store_image`` (what the archive keeps: colour when the page carri
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -42,15 +43,26 @@ class Prepared:
     is_color: bool
     dpi: float  # effective resolution of both images
     quality: Quality
+    upright_sure: bool = True  # False: the page's own cues could not tell upright from upside down
+
+    def turned_180(self) -> Prepared:
+        """The same page turned upside down (both images, and the rotation recorded in its quality)."""
+        q = dataclasses.replace(self.quality, rotation=(self.quality.rotation + 180) % 360)
+        return dataclasses.replace(self, ocr_image=np.ascontiguousarray(self.ocr_image[::-1, ::-1]),
+                                   store_image=np.ascontiguousarray(self.store_image[::-1, ::-1]), quality=q,
+                                   upright_sure=True)
 
 
-def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False) -> Prepared:
+def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False, orientation_check: bool = True) -> Prepared:
     """Make a decoded page (uint8 gray HxW or BGR HxWx3, any orientation) upright, straight and clean.
 
     ``dpi`` is the scan resolution (0 when unknown, e.g. a phone photo: then estimated from the page
     outline assuming A4). Blank pages return early with ``quality.blank`` set. ``rules``: also paint
     table rules and frame borders white in the OCR image (``remove_rules``; off by default: on the dev
-    corpus it cost more digits in table cells than it saved in stray "|").
+    corpus it cost more digits in table cells than it saved in stray "|"). ``orientation_check``: when
+    the page's own cues cannot tell upright from upside down, ask Tesseract's orientation detector;
+    with False the page is returned with ``upright_sure`` False instead and the caller decides from
+    its OCR reading (what the pipeline does: one OCR run instead of two on most such pages).
     """
     image = _as_uint8_page(image)
     h, w = image.shape[:2]
@@ -74,8 +86,10 @@ def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False) -> Prepare
         q = Quality(dpi=round(dpi, 1), border=geo.border, blank=True, ink_ratio=round(geo.ink_ratio, 5))
         return Prepared(ocr_image=ocr, store_image=store, is_color=is_color, dpi=dpi, quality=q)
 
-    if not geo.upright_sure:
+    upright_sure = geo.upright_sure
+    if not upright_sure and orientation_check:
         geo = _check_upside_down(image, geo, f, dpi)
+        upright_sure = True
     scale = 1.0
     if dpi < UPSCALE_BELOW:
         scale = TARGET_DPI / dpi
@@ -105,7 +119,8 @@ def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False) -> Prepare
                 ink_ratio=round(float(geo.ink_ratio), 5), issues=tuple(issues))
     log.debug("preprocessed page: rotation %d, skew %.2f, dpi %.0f->%.0f, border %s, sharpness %.2f",
               geo.rotation, geo.skew, dpi, out_dpi, geo.border, sharp)
-    return Prepared(ocr_image=ocr, store_image=store, is_color=is_color, dpi=out_dpi, quality=q)
+    return Prepared(ocr_image=ocr, store_image=store, is_color=is_color, dpi=out_dpi, quality=q,
+                    upright_sure=upright_sure)
 
 
 # --- colour --------------------------------------------------------------------------------------

@@ -77,8 +77,6 @@ def count_pages(corpus: Path) -> int:
 
 def tesseract_floor(corpus: Path, jobs: int, tmp: Path) -> float:
     """Seconds for bare `tesseract -l vie` on every page image of the corpus, `jobs` at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
     images: list[Path] = []
     img_dir = tmp / "pages"
     img_dir.mkdir()
@@ -88,6 +86,13 @@ def tesseract_floor(corpus: Path, jobs: int, tmp: Path) -> float:
         elif f.suffix.lower() in (".tif", ".tiff", ".jpg", ".jpeg", ".png"):
             images.append(f)
     images += sorted(img_dir.iterdir())
+    return time_tesseract(images, jobs)
+
+
+def time_tesseract(images: list[Path], jobs: int) -> float:
+    """Seconds for bare ``tesseract -l vie`` on the images, ``jobs`` at a time (one thread each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
 
     def ocr(img: Path) -> None:

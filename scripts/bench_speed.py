@@ -30,13 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import run_measured  # noqa: E402
+from bench import run_measured, time_tesseract  # noqa: E402
 
 
 def page_images(corpus: Path, limit: int, out: Path) -> list[Path]:
@@ -106,20 +105,6 @@ def time_ocrmypdf(pdfs: list[Path], jobs: int, tmp: Path) -> tuple[float, int]:
                         str(out / p.name)], env=env, check=False, stdout=subprocess.DEVNULL)
     secs = time.monotonic() - start
     return secs, sum(f.stat().st_size for f in out.iterdir())
-
-
-def time_tesseract(images: list[Path], jobs: int) -> float:
-    """Seconds for bare ``tesseract -l vie`` on the images, ``jobs`` at a time."""
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-
-    def ocr(img: Path) -> None:
-        subprocess.run(["tesseract", str(img), "-", "-l", "vie"], env=env, check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    start = time.monotonic()
-    with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(ocr, images))
-    return time.monotonic() - start
 
 
 def big_scan(path: Path, pages: int) -> None:

@@ -334,6 +334,86 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- distributed mode: queues on Redis, S3, PostgreSQL ----------------------------------------------
+
+
+def cmd_enqueue(args: argparse.Namespace, settings: Settings) -> int:
+    """Store the originals in object storage and queue their processing; exit 1 when a file was rejected."""
+    from digitize import distributed
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    for p in missing:
+        print(f"digitize: {p}: no such file or folder", file=sys.stderr)
+    cluster = distributed.connect(settings)
+    rep = distributed.enqueue_paths([Path(p) for p in args.paths if Path(p).exists()], cluster)
+    for line in rep.skipped:
+        print(f"skipped  {line}")
+    for line in rep.failed:
+        print(f"rejected {line}")
+    print(f"{len(rep.queued)} files queued, {len(rep.skipped)} skipped, {len(rep.failed)} rejected "
+          f"(quarantined); watch with `digitize status`", file=sys.stderr)
+    return EXIT_FILES_FAILED if rep.failed or missing else 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run a queue worker (until stopped, or until the queues are empty with --burst)."""
+    from workers.worker import run
+
+    return run(settings, args.queue, burst=args.burst)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Per queue: waiting, running, retries scheduled, failed, finished, oldest waiting job; pages/min."""
+    from digitize import distributed
+
+    st = distributed.status(distributed.connect(settings))
+    if args.json:
+        print(json.dumps(st, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'queue':<8} {'waiting':>8} {'running':>8} {'retrying':>8} {'failed':>7} {'finished':>9}  oldest waiting")
+    for name, q in st["queues"].items():
+        oldest = (f"{q['oldest_waiting']['waiting_seconds']:.0f}s ({q['oldest_waiting']['job_id']})"
+                  if q["oldest_waiting"] else "-")
+        print(f"{name:<8} {q['waiting']:>8} {q['running']:>8} {q['scheduled']:>8} {q['failed']:>7} "
+              f"{q['finished']:>9}  {oldest}")
+    files = ", ".join(f"{n} {s}" for s, n in sorted(st["files"].items())) or "none"
+    print(f"pages/min (last 5 min): {st['pages_per_minute']:.1f}   workers: {st['workers']}   files: {files}")
+    return 0
+
+
+def cmd_retry_failed(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-queue failed jobs and failed files."""
+    from digitize import distributed
+
+    counts = distributed.retry_failed(distributed.connect(settings))
+    print(f"{counts['jobs']} failed jobs and {counts['files']} failed files queued again", file=sys.stderr)
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-queue every file the index says is unfinished (e.g. after Redis restarted empty)."""
+    from digitize import distributed
+
+    counts = distributed.reconcile(distributed.connect(settings))
+    print(f"{counts['files']} unfinished files queued again; intermediates of {counts['cleaned']} finished "
+          f"files removed", file=sys.stderr)
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the index from object storage alone."""
+    from digitize import distributed
+    from storage.index import Index
+
+    if settings.object_store != "s3":
+        settings.archive.mkdir(parents=True, exist_ok=True)
+    index = Index.from_url(settings.sqlite_url())
+    counts = distributed.reindex(distributed.open_store(settings), index)
+    print(f"index rebuilt: {counts['files']} files, {counts['pages']} pages, {counts['documents']} documents",
+          file=sys.stderr)
+    return 0
+
+
 # --- parser ---------------------------------------------------------------------------------------------
 
 
@@ -413,6 +493,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?", help="the key's name (who, in the audit log)")
     sp.add_argument("--role", choices=("portal", "clerk", "admin"))
     sp.add_argument("--who", default=who, help="who, in the audit log")
+
+    sp = add("enqueue", cmd_enqueue, "distributed: store scans in object storage and queue them for the workers")
+    sp.add_argument("paths", nargs="+", help="files or folders")
+    sp = add("worker", cmd_worker, "distributed: run a queue worker")
+    sp.add_argument("--queue", "-q", action="append", choices=("ingest", "ocr", "extract"),
+                    help="serve only this queue (repeatable; default: extract, ocr, ingest)")
+    sp.add_argument("--burst", action="store_true", help="exit when the queues are empty (retries included)")
+    sp = add("status", cmd_status, "distributed: queues, running and failed jobs, pages/min")
+    sp.add_argument("--json", action="store_true", help="as JSON")
+    add("retry-failed", cmd_retry_failed, "distributed: queue failed jobs and failed files again")
+    add("reconcile", cmd_reconcile, "distributed: queue again every file the index says is unfinished")
+    add("reindex", cmd_reindex, "rebuild the index from object storage alone")
     return p
 
 

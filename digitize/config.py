@@ -6,6 +6,7 @@ Library code never reads the environment: it receives a ``Settings`` (or the val
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     job_timeout: int = Field(default=900, ge=10)
     job_retries: int = Field(default=3, ge=0)
+    job_retry_delays: list[int] = Field(default=[5, 30, 120])  # seconds before retry 1, 2, 3... (JSON list)
+    job_heartbeat: int = Field(default=5, ge=1)  # a running job's heartbeat interval (seconds)
+    job_stale_after: int = Field(default=30, ge=3)  # no heartbeat for this long: the job is run again
+    cache_dir: Path = Field(default=Path(tempfile.gettempdir()) / "digitize-cache")  # workers' copies of originals
 
     # API
     api_host: str = "127.0.0.1"

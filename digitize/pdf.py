@@ -9,6 +9,7 @@ approach as OCRmyPDF's sandwich renderer.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,6 +44,9 @@ def _is_bilevel(gray: np.ndarray) -> bool:
     return bool(np.count_nonzero((sample > 0) & (sample < 255)) == 0)
 
 
+TEXT_LAYER = "/TextLayer"
+
+
 def page_pdf(image: np.ndarray, *, is_color: bool, dpi: float, text_pdf: bytes | None) -> bytes:
     """One PDF page: ``image`` at ``dpi`` with the text-only PDF page from tesseract laid over it."""
     import img2pdf
@@ -56,7 +60,12 @@ def page_pdf(image: np.ndarray, *, is_color: bool, dpi: float, text_pdf: bytes |
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(img_pdf)) as base, pikepdf.open(io.BytesIO(text_pdf)) as text:
         page = base.pages[0]
-        page.add_overlay(text.pages[0], pikepdf.Rectangle(*[float(v) for v in page.mediabox]))
+        name = page.add_overlay(text.pages[0], pikepdf.Rectangle(*[float(v) for v in page.mediabox]))
+        # pikepdf names the overlay at random: a fixed name keeps the same page giving the same bytes
+        xobjects = page.Resources.XObject
+        xobjects[TEXT_LAYER] = xobjects[name]
+        del xobjects[name]
+        page.Contents.write(page.Contents.read_bytes().replace(str(name).encode(), str(TEXT_LAYER).encode()))
         base.save(out, compress_streams=True)
     return out.getvalue()
 
@@ -113,5 +122,10 @@ def srgb_icc() -> bytes:
     if _SRGB is None:
         from PIL import ImageCms
 
-        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+        # Little CMS stamps the creation time into the header (and an MD5 profile id over it): a fixed
+        # date and no id (allowed: all zeros) keep every document PDF reproducible, byte for byte
+        icc[24:36] = struct.pack(">6H", 2020, 1, 1, 0, 0, 0)
+        icc[84:100] = bytes(16)
+        _SRGB = bytes(icc)
     return _SRGB

@@ -8,6 +8,8 @@ documents/<doc_id>/document.pdf           the document's searchable PDF
 documents/<doc_id>/document.txt           its text (pages separated by form feeds)
 documents/<doc_id>/metadata.json          its metadata (contract fields + official names)
 dossiers/<code>/manifest.json             the dossier's documents, with sha256 of each object
+files/<sha256>/file.json                  the file's index record (source, status, pages, documents):
+                                          with the objects above, enough for `digitize reindex`
 ```
 """
 
@@ -39,3 +41,13 @@ def document_key(doc_id: str, name: str) -> str:
 def dossier_manifest_key(code: str) -> str:
     """The manifest of a dossier."""
     return f"dossiers/{code}/manifest.json"
+
+
+def file_record_key(sha256: str) -> str:
+    """The file's record (its index row, page rows and document ids) kept for ``digitize reindex``."""
+    return f"files/{sha256}/file.json"
+
+
+def page_prefix(sha256: str) -> str:
+    """The prefix of a file's per-page intermediates."""
+    return f"pages/{sha256}/"

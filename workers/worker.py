@@ -1,0 +1,97 @@
+"""The worker entry point (``digitize worker``): one rq worker over the stage queues.
+
+OpenCV is imported once here, before jobs are forked, and Tesseract runs one thread per job
+(``OMP_THREAD_LIMIT=1``): scale with more workers, not more threads. Each job runs in a forked
+work-horse, so a crash inside a page (a native library dying) fails that job only.
+
+Crash safety: the worker heartbeats a running job every ``job_heartbeat`` seconds. Every worker's
+maintenance (at most every few seconds, one at a time) re-queues jobs whose heartbeat stopped
+``job_stale_after`` seconds ago — a worker killed with ``kill -9`` or a machine lost — through rq's
+retry, or into the failed registry when no retry is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from digitize.config import Settings
+from digitize.distributed import QUEUES, Cluster, connect, pending_jobs, reap_abandoned
+from digitize.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _prepare_process() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    import cv2  # once per worker: forked jobs inherit it
+
+    cv2.setNumThreads(1)
+
+
+def make_worker(cluster: Cluster, queues: Sequence[str]) -> Any:
+    """An rq worker on ``queues`` that also re-queues abandoned jobs during its maintenance."""
+    from rq import Worker
+
+    s = cluster.settings
+
+    class DigitizeWorker(Worker):
+        def run_maintenance_tasks(self) -> None:
+            super().run_maintenance_tasks()
+            try:
+                reap_abandoned(self.connection, QUEUES, heartbeat=s.job_heartbeat, stale_after=s.job_stale_after)
+            except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+                log.exception("re-queueing abandoned jobs failed")
+
+    maintenance = max(1, min(10, s.job_stale_after // 3))
+    return DigitizeWorker([cluster.queue(q) for q in queues], connection=cluster.redis,
+                          job_monitoring_interval=s.job_heartbeat, maintenance_interval=maintenance,
+                          worker_ttl=maintenance + 15 + 1,  # idle workers wake up for maintenance
+                          default_result_ttl=3600)
+
+
+def run(settings: Settings, queues: Sequence[str] | None = None, *, burst: bool = False) -> int:
+    """Run a worker until stopped (SIGTERM finishes the running job first); with ``burst``, until
+    the queues it serves are empty, retries included. Returns the exit code."""
+    from workers import jobs
+
+    queues = list(queues or QUEUES)
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise ConfigError(f"unknown queue(s) {', '.join(unknown)}: the queues are {', '.join(QUEUES)}")
+    if settings.job_stale_after < 3 * settings.job_heartbeat:
+        raise ConfigError("DIGITIZE_JOB_STALE_AFTER must be at least 3 × DIGITIZE_JOB_HEARTBEAT")
+    _prepare_process()
+    cluster = connect(settings)
+    jobs.use(cluster)
+    _sweep_cache(settings)
+    log.info("worker on queues %s (heartbeat %ds, abandoned after %ds)", ", ".join(queues),
+             settings.job_heartbeat, settings.job_stale_after)
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    if not burst:
+        make_worker(cluster, queues).work(with_scheduler=True, logging_level=level)
+        return 0
+    while True:
+        make_worker(cluster, queues).work(burst=True, with_scheduler=True, logging_level=level)
+        reap_abandoned(cluster.redis, QUEUES, heartbeat=settings.job_heartbeat,
+                       stale_after=settings.job_stale_after)
+        if not pending_jobs(cluster.redis, queues):
+            return 0
+        time.sleep(1.0)  # retries scheduled later, or jobs running in other workers that may fan out
+
+
+def _sweep_cache(settings: Settings, max_age: float = 24 * 3600) -> None:
+    """Remove local copies of originals nobody used for a day (files finished on other machines)."""
+    cache = settings.cache_dir
+    if not cache.is_dir():
+        return
+    cutoff = time.time() - max_age
+    for p in cache.iterdir():
+        try:
+            if p.is_file() and p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass

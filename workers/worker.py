@@ -12,6 +12,7 @@ retry, or into the failed registry when no retry is left.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import time
@@ -24,12 +25,25 @@ from digitize.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+PRELOAD = ("img2pdf", "pikepdf", "pytesseract", "zxingcpp", "digitize.codes", "digitize.extract", "digitize.finish",
+           "digitize.ingest", "digitize.ocr", "digitize.pdf", "digitize.preprocess", "digitize.reocr",
+           "digitize.segment")
+
 
 def _prepare_process() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2  # once per worker: forked jobs inherit it
 
     cv2.setNumThreads(1)
+    # Everything a job needs, loaded before the fork: a work-horse that imported the pipeline's modules
+    # and loaded the OCR lexicon and the gazetteer itself would pay for it on every page.
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from digitize import correct, gazetteer, pdf
+
+    correct.lexicon()
+    gazetteer.lookup("Hà Nội", "thành phố")
+    pdf.srgb_icc()
 
 
 def make_worker(cluster: Cluster, queues: Sequence[str]) -> Any:

@@ -119,3 +119,20 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
     """URL of a new, empty database (dropped after the test)."""
     with fresh_database(postgres_url) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A test certificate authority and the agency certificate it issued, as PKCS#12 (tests/test_sign.py)."""
+    from tests.test_sign import make_ca
+
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def signer(ca):  # type: ignore[no-untyped-def]
+    """The copy signer loaded from the test agency's PKCS#12."""
+    from digitize import sign
+    from tests.test_sign import PASSWORD
+
+    return sign.load_pkcs12(ca.p12, PASSWORD)

@@ -27,7 +27,7 @@ from storage.index import MIGRATIONS, Index
 from storage.objects import LocalObjectStore
 from tests.services import free_port
 from tests.test_api import D1, D2, populate
-from tests.test_sign import PASSWORD, Authority, make_ca, validate
+from tests.test_sign import PASSWORD, Authority, validate
 
 TOKEN = "portal-secret-token"
 
@@ -111,16 +111,6 @@ def archive(tmp_path: Path) -> Iterator[Archive]:
     docs, pdfs = populate(index, store)
     yield Archive(index, store, docs, pdfs)
     index.close()
-
-
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> Authority:
-    return make_ca(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def signer(ca: Authority) -> sign.CopySigner:
-    return sign.load_pkcs12(ca.p12, PASSWORD)
 
 
 def portal(receiver: Receiver, **kw: Any) -> publish.Portal:

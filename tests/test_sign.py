@@ -88,16 +88,6 @@ def make_ca(folder: Path, *, org: str | None = AGENCY, password: str | None = PA
     return Authority(root=root, p12=p12, leaf=leaf)
 
 
-@pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> Authority:
-    return make_ca(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def signer(ca: Authority) -> sign.CopySigner:
-    return sign.load_pkcs12(ca.p12, PASSWORD)
-
-
 def two_page_pdf() -> bytes:
     from digitize.pdf import merge_pages
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import zxingcpp
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from digitize.models import Code, PageResult, Quality
 from digitize.separator import INSTRUCTIONS, SUBTITLE, TITLE, render_sheet
 from tests.gen import pages as P
+from tests.gen.documents import font
 
-FONT_DIR = "/usr/share/fonts/truetype/liberation2"
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 RECEIPT_TITLE = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
 
@@ -32,12 +32,6 @@ class Sheet:
     image: np.ndarray
     text: str
     kind: str  # "separator", "receipt", "document", "blank" (ground truth for tests)
-
-
-def _font(px: int, bold: bool = False, italic: bool = False) -> ImageFont.FreeTypeFont:
-    style = {(False, False): "Regular", (True, False): "Bold", (False, True): "Italic",
-             (True, True): "BoldItalic"}[(bold, italic)]
-    return ImageFont.truetype(f"{FONT_DIR}/LiberationSerif-{style}.ttf", px)
 
 
 class _Page:
@@ -56,7 +50,7 @@ class _Page:
 
     def text(self, x_mm: float | None, y_mm: float, text: str, pt: float = 13, *, bold: bool = False,
              italic: bool = False, center_of: tuple[float, float] | None = None) -> None:
-        f = _font(self.px(pt), bold, italic)
+        f = font(self.px(pt), bold, italic)
         y = round(y_mm * self.mm)
         if center_of is not None:
             left, right = (round(v * self.mm) for v in center_of)

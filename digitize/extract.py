@@ -1112,9 +1112,11 @@ def respell_places(text: str) -> str:
                 found = gazetteer.lookup(" ".join(name), unit)
                 if found.status not in ("exact", "corrected"):
                     continue
-                words = tokens[i : i + n_unit]
-                unit_text = " ".join(words) if fold(" ".join(words)) == fold(unit) and canonical(
-                    " ".join(words)).lower() == unit else (unit if words[0][:1].islower() else capitalize_first(unit))
+                read = " ".join(tokens[i : i + n_unit])
+                if canonical(read).lower() == unit:
+                    unit_text = read  # spelled right: keep its case ("Thị Trấn")
+                else:
+                    unit_text = unit if read[:1].islower() else capitalize_first(unit)
                 out += [*unit_text.split(" "), *found.name.split(" ")]
                 out[-1] += tail
                 i += n_unit + n_name

@@ -55,8 +55,8 @@ def lookup(name: str, unit: str | None = None) -> Place:
     by_unit = _table().get(_key(read), {})
     units = [unit.lower()] if unit else list(by_unit)
     spellings = sorted({s for u in units for s in by_unit.get(u, ())})
-    if read in spellings or read.lower() in {s.lower() for s in spellings}:
-        exact = next(s for s in spellings if s.lower() == read.lower())
+    exact = next((s for s in spellings if s.lower() == read.lower()), None)
+    if exact is not None:
         return Place("exact", exact, tuple(spellings))
     if len(spellings) == 1:
         return Place("corrected", spellings[0], tuple(spellings))

@@ -245,7 +245,6 @@ def _load_pdf_page(path: Path, page: int, *, render_dpi: int, max_pixels: int) -
 def _scanned_image_of(path: Path, page: int, *, max_pixels: int) -> LoadedPage | None:
     """The page's scan when the page is just one image filling it (no text, no vector art)."""
     import pikepdf
-    from PIL import ImageOps
 
     with pikepdf.open(path) as pdf:
         pg = pdf.pages[page - 1]
@@ -268,8 +267,6 @@ def _scanned_image_of(path: Path, page: int, *, max_pixels: int) -> LoadedPage |
             im = pim.as_pil_image()
         except (pikepdf.PdfError, NotImplementedError, ValueError, OSError):
             return None  # an encoding Pillow cannot read: let poppler render it
-        if im.mode == "1" and pim.decode and list(pim.decode) == [1, 0]:
-            im = ImageOps.invert(im.convert("L"))
         arr = _to_array(im)
     landscape_img = arr.shape[1] > arr.shape[0]
     landscape_box = w_in > h_in

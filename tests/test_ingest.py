@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pikepdf
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from digitize.errors import (
     CorruptFileError,
@@ -164,3 +164,34 @@ def test_shipped_samples_are_all_readable_scans():
     for f in files:
         src = inspect(f, f.name, max_pixels=200_000_000, max_pages=1000, render_dpi=300)
         assert src.page_count >= 1, f
+
+
+def _bilevel_page_pdf(path: Path, *, decode_inverted: bool) -> None:
+    """A one-page PDF whose only content is a 1-bit scan: a black box at (100..300, 100..200) on white."""
+    im = Image.new("L", (800, 1000), 255)
+    im.paste(0, (100, 100, 300, 200))
+    if decode_inverted:  # samples stored as 1 = black, with /Decode [1 0] to say so
+        data = ImageOps.invert(im).convert("1").tobytes()
+        pdf = pikepdf.new()
+        xobj = pikepdf.Stream(pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=800,
+                              Height=1000, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=1,
+                              Decode=pikepdf.Array([1, 0]))
+        pdf.add_blank_page(page_size=(288, 360))  # 800 px over 4 in = 200 dpi
+        pdf.pages[0].Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=xobj))
+        pdf.pages[0].Contents = pikepdf.Stream(pdf, b"q 288 0 0 360 0 0 cm /Im0 Do Q")
+        pdf.save(path)
+    else:  # a CCITT G4 TIFF put in a PDF as it is (BlackIs1 in its DecodeParms)
+        import img2pdf
+
+        buf = io.BytesIO()
+        im.convert("1").save(buf, format="TIFF", compression="group4", dpi=(200, 200))
+        path.write_bytes(img2pdf.convert(buf.getvalue()))
+
+
+@pytest.mark.parametrize("decode_inverted", [False, True])
+def test_bilevel_pdf_page_reads_black_on_white(tmp_path: Path, decode_inverted: bool) -> None:
+    pdf = tmp_path / "g4.pdf"
+    _bilevel_page_pdf(pdf, decode_inverted=decode_inverted)
+    page = load_page(pdf, InputKind.PDF, 1, render_dpi=300, max_pixels=10**8)
+    assert page.image.shape[:2] == (1000, 800) and page.dpi == pytest.approx(200, abs=0.5)
+    assert page.image[150, 200] == 0 and page.image[500, 500] == 255

@@ -24,6 +24,7 @@ Box = tuple[int, int, int, int]
 INK_THRESHOLD = 110  # brighter than this in any channel: not black toner
 # a gray seal (a scan in grayscale) is darker than red ink: a second, stricter cut drops it too
 INK_CUTS = (INK_THRESHOLD, 75)
+MIN_INK = 0.0005  # less dark ink than this share of the region: nothing to read (a name alone is ~0.001)
 
 
 def page_image(pdf: bytes) -> np.ndarray:
@@ -58,9 +59,7 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
                  timeout: float = 60.0) -> tuple[Word, ...]:
     """OCR ``box`` (in page-result pixels; ``scale`` maps them to ``image`` pixels) as one text block and
     return its words in page-result coordinates."""
-    import pytesseract
-
-    from digitize.ocr import parse_tsv
+    from digitize.ocr import parse_tsv, run_tesseract
 
     left, top, right, bottom = (round(v * scale) for v in box)
     h, w = image.shape[:2]
@@ -70,13 +69,13 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
     crop = image[top:bottom, left:right]
     best: tuple[Word, ...] = ()
     for cut in INK_CUTS:  # read with each ink cut; keep the reading Tesseract is surest of
+        ink = black_ink(crop, cut)
+        if np.count_nonzero(ink < 128) < MIN_INK * ink.size:
+            continue  # nothing left to read (the region is empty, or held only seal and signature)
         try:
-            tsv = pytesseract.image_to_data(black_ink(crop, cut), lang=lang,
-                                            config=f"--psm 6 --dpi {max(70, round(dpi))}", timeout=timeout)
-        except pytesseract.TesseractError as e:
-            raise OcrError(f"tesseract failed on a page region: {e.message}") from e
-        except RuntimeError as e:  # pytesseract's timeout
-            raise OcrError(f"tesseract took longer than {timeout:.0f} s on a page region") from e
+            tsv, _ = run_tesseract(ink, dpi=dpi, lang=lang, psm=6, timeout=timeout)
+        except OcrError as e:
+            raise OcrError(f"{e.message} (on a page region)") from e
         words, _text = parse_tsv(tsv)
         if _score(words) > _score(best):
             best = words

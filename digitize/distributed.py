@@ -276,16 +276,14 @@ def drop_local_original(settings: Settings, row: dict[str, Any]) -> None:
 def cleanup_intermediates(store: ObjectStore, sha256: str) -> int:
     """Delete a finished file's per-page objects; returns how many were deleted."""
     keys = list(store.list(layout.page_prefix(sha256)))
-    for key in keys:
-        store.delete(key)
+    store.delete_many(keys)
     return len(keys)
 
 
 def delete_documents(store: ObjectStore, doc_ids: Iterable[str]) -> None:
     """Delete the stored objects of documents that no longer exist (a file segmented differently)."""
     for doc_id in doc_ids:
-        for key in list(store.list(f"documents/{doc_id}/")):
-            store.delete(key)
+        store.delete_many(list(store.list(f"documents/{doc_id}/")))
 
 
 def _page_row(r: dict[str, Any]) -> dict[str, Any]:

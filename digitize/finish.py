@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from digitize.errors import NotFoundError
 from digitize.export import export_record
 from digitize.models import Document, PageResult, SourceFile, to_dict
 from digitize.pdf import merge_pages
@@ -38,11 +39,13 @@ def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, st
     from digitize.reocr import make_reocr
 
     seg = plan_file(src, results)
-    reocr = make_reocr(results, lambda page: store.get_bytes(layout.page_pdf_key(src.sha256, page)))
+    pdfs = PagePdfs(store, src.sha256)
+    reocr = make_reocr(results, pdfs.get)
     docs: list[Document] = []
     for plan in seg.plans:
         doc = make_document(src, plan, results, reocr=reocr)
-        docs.append(store_document(doc, store))
+        docs.append(store_document(doc, store, pdfs))
+        pdfs.clear()  # a document's pages are read for its extraction and its PDF, then let go
     index.replace_documents(src.sha256, docs)
     index.set_page_kinds(src.sha256, {p: k.value for p, k in seg.page_kinds.items()})
     for code in sorted({d.dossier_id for d in docs if d.dossier_id}):
@@ -63,10 +66,39 @@ def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, st
                          error=error)
 
 
-def store_document(doc: Document, store: ObjectStore) -> Document:
+class PagePdfs:
+    """A file's stored page PDFs, each fetched once while kept (a document's extraction reads some
+    of them again, then its PDF is merged from all of them)."""
+
+    def __init__(self, store: ObjectStore, sha256: str) -> None:
+        self.store, self.sha256 = store, sha256
+        self._cache: dict[int, bytes | None] = {}
+
+    def find(self, page: int) -> bytes | None:
+        """The page's PDF, None when the page has none (a failed page)."""
+        if page not in self._cache:
+            try:
+                self._cache[page] = self.store.get_bytes(layout.page_pdf_key(self.sha256, page))
+            except NotFoundError:
+                self._cache[page] = None
+        return self._cache[page]
+
+    def get(self, page: int) -> bytes:
+        """The page's PDF; NotFoundError when it has none."""
+        pdf = self.find(page)
+        if pdf is None:
+            raise NotFoundError(f"page {page} of file {self.sha256[:12]} has no stored PDF")
+        return pdf
+
+    def clear(self) -> None:
+        """Let go of the PDFs read so far."""
+        self._cache.clear()
+
+
+def store_document(doc: Document, store: ObjectStore, pdfs: PagePdfs | None = None) -> Document:
     """Assemble the document's PDF from its stored pages and store PDF, text and metadata."""
-    page_pdfs = [store.get_bytes(layout.page_pdf_key(doc.sha256, p)) for p in doc.pages
-                 if store.exists(layout.page_pdf_key(doc.sha256, p))]
+    pdfs = pdfs or PagePdfs(store, doc.sha256)
+    page_pdfs = [pdf for pdf in map(pdfs.find, doc.pages) if pdf is not None]
     pdf_key = pdf_sha = None
     if page_pdfs:
         pdf_key = layout.document_key(doc.doc_id, "document.pdf")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -175,10 +176,24 @@ class Document:
 # --- JSON round trip -----------------------------------------------------------------------------
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (cached), None for any other type."""
+    names = _FIELDS.get(cls)
+    if names is None and dataclasses.is_dataclass(cls):
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def to_dict(value: Any) -> Any:
     """Turn a dataclass tree into JSON-ready dicts/lists (enums become their values)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value.value if isinstance(value, enum.Enum) else value
+    names = _field_names(type(value))
+    if names is not None:
+        return {n: to_dict(getattr(value, n)) for n in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (list, tuple)):
@@ -188,40 +203,48 @@ def to_dict(value: Any) -> Any:
     return value
 
 
-_NESTED: dict[type, dict[str, Any]] = {}
+Converter = Callable[[Any], Any] | None  # None: the JSON value is used as it is
+_PLANS: dict[type, dict[str, Converter]] = {}
 
 
-def _nested_types(cls: type) -> dict[str, Any]:
-    if cls not in _NESTED:
-        import typing
-
-        _NESTED[cls] = typing.get_type_hints(cls)
-    return _NESTED[cls]
-
-
-def _convert(tp: Any, value: Any) -> Any:
+def _converter(tp: Any) -> Converter:
+    """How to turn the JSON form of a value of type ``tp`` back into it (None: nothing to do)."""
+    import types
     import typing
 
-    if value is None:
-        return None
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is tuple:
-        inner = args[0] if args else Any
-        return tuple(_convert(inner, v) for v in value)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        inner = _converter(args[0]) if args else None
+        if inner is None:
+            return tuple
+        return lambda v: tuple(None if x is None else inner(x) for x in v)
+    if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
-        return _convert(non_none[0], value) if len(non_none) == 1 else value
+        return _converter(non_none[0]) if len(non_none) == 1 else None
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_dict(tp, value)
+        return lambda v: from_dict(tp, v)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(value)
-    return value
+        return tp
+    return None
+
+
+def _plan(cls: type) -> dict[str, Converter]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        import typing
+
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = {f.name: _converter(hints[f.name]) for f in dataclasses.fields(cls)}
+    return plan
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a dataclass (and its nested dataclasses, tuples and enums) from ``to_dict`` output."""
-    hints = _nested_types(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs = {k: _convert(hints[k], v) for k, v in data.items() if k in names}
+    plan = _plan(cls)
+    kwargs = {}
+    for k, v in data.items():
+        if k in plan:
+            conv = plan[k]
+            kwargs[k] = v if conv is None or v is None else conv(v)
     return cls(**kwargs)

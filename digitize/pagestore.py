@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from digitize.errors import NotFoundError
 from digitize.models import PageResult, from_dict, to_dict
 from digitize.pipeline import PageOutcome
 from storage import layout
@@ -28,7 +29,10 @@ def save_page(store: ObjectStore, index: Index, sha256: str, outcome: PageOutcom
 
 def load_stored_page(store: ObjectStore, sha256: str, page: int) -> PageResult | None:
     """A page's stored result, or None when the page is not done yet."""
-    key = layout.page_result_key(sha256, page)
-    if not store.exists(key) or not store.exists(layout.page_pdf_key(sha256, page)):
+    try:
+        data = store.get_bytes(layout.page_result_key(sha256, page))
+    except NotFoundError:
         return None
-    return from_dict(PageResult, json.loads(store.get_bytes(key)))
+    if not store.exists(layout.page_pdf_key(sha256, page)):
+        return None
+    return from_dict(PageResult, json.loads(data))

@@ -11,7 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -50,6 +50,10 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; no error when it is already gone."""
+        ...
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove every key (in as few requests as the store allows); missing keys are no error."""
         ...
 
     def list(self, prefix: str = "") -> Iterator[str]:
@@ -154,6 +158,11 @@ class LocalObjectStore:
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
         self._path(key).unlink(missing_ok=True)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove every key present."""
+        for key in keys:
+            self.delete(key)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys under ``prefix`` in lexical order (temp files excluded)."""

@@ -19,7 +19,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -335,6 +335,23 @@ class S3ObjectStore:
             self._call(f"delete {key!r}", lambda: self.client.remove_object(self.bucket, key), key)
         except NotFoundError:
             pass  # deleting what is not there is the wanted end state
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove the keys with S3's multi-object delete (up to 1,000 keys a request); keys already
+        gone are no error."""
+        from minio.deleteobjects import DeleteObject
+
+        todo = [_check_key(k) for k in keys]
+        for i in range(0, len(todo), 1000):
+            batch = todo[i:i + 1000]
+
+            def remove(batch: list[str] = batch) -> list[Any]:
+                # the errors come back lazily: consuming them is what sends the request
+                return list(self.client.remove_objects(self.bucket, [DeleteObject(k) for k in batch]))
+
+            errors = [e for e in self._call(f"delete {len(batch)} objects", remove) if e.code != "NoSuchKey"]
+            if errors:
+                raise StorageError(f"cannot delete {errors[0].name!r}: {errors[0].code} {errors[0].message}")
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys that start with ``prefix``, in lexical order (paged by the server, resumed on retry)."""

@@ -68,6 +68,16 @@ def test_bad_keys_refused(s3_store: S3ObjectStore, key: str) -> None:
         s3_store.put_bytes(key, b"x")
 
 
+def test_delete_many_in_one_request_keeps_the_rest(s3_store: S3ObjectStore) -> None:
+    keys = [f"pages/dm/{i:04d}.json" for i in range(1, 1203)]  # more than one 1,000-key request
+    for k in keys:
+        s3_store.put_bytes(k, b"x")
+    s3_store.put_bytes("pages/keep/1.json", b"y")
+    s3_store.delete_many(keys[:-1] + ["pages/dm/missing.json"])  # a key already gone is no error
+    assert list(s3_store.list("pages/")) == [keys[-1], "pages/keep/1.json"]
+    s3_store.delete_many([])
+
+
 def test_list_in_lexical_order_by_prefix(s3_store: S3ObjectStore) -> None:
     keys = ["pages/b/2.json", "pages/a/10.json", "pages/a/2.json", "originals/ff/ff.pdf", "pages/a/1.json"]
     for k in keys:

@@ -479,3 +479,36 @@ def test_document_pdfs_are_reproducible_across_processes() -> None:
     shas = {subprocess.run([sys.executable, "-c", _PDF_SHA], capture_output=True, text=True, check=True,
                            cwd=ROOT).stdout.strip() for _ in range(2)}
     assert len(shas) == 1
+
+
+@pytest.mark.slow
+def test_a_job_longer_than_the_stale_bound_keeps_its_heartbeat(redis_server: str, tmp_path: Path) -> None:
+    """Jobs run in the worker process; its heartbeat thread keeps a long job from being taken for
+    abandoned (and run twice) while another worker reaps at the tightest allowed bound."""
+    import redis
+    from rq import Queue
+    from rq.job import Job
+
+    from digitize.distributed import QUEUES, REAPER_LOCK, reap_abandoned
+
+    conn = redis.Redis.from_url(redis_server)
+    conn.flushdb()
+    job = Queue("extract", connection=conn).enqueue(time.sleep, 6, job_id="long-job", result_ttl=600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
+    env.update(DIGITIZE_REDIS_URL=redis_server, DIGITIZE_ARCHIVE=str(tmp_path / "archive"),
+               DIGITIZE_OBJECT_STORE="local", DIGITIZE_JOB_HEARTBEAT="1", DIGITIZE_JOB_STALE_AFTER="3",
+               PYTHONPATH=str(ROOT))
+    worker = subprocess.Popen([sys.executable, "-m", "digitize", "worker", "--burst", "--queue", "extract"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reaped: list[str] = []
+    wait_for("the job to start", lambda: Job.fetch(job.id, connection=conn).get_status() == "started", timeout=60)
+    started = time.monotonic()
+    while worker.poll() is None and time.monotonic() - started < 60:
+        reaped += reap_abandoned(conn, QUEUES, heartbeat=1, stale_after=3)
+        conn.delete(REAPER_LOCK)  # reap at every step, not once a heartbeat
+        time.sleep(0.25)
+    out = worker.communicate()[0].decode(errors="replace")
+    assert worker.returncode == 0, out
+    assert reaped == []
+    assert Job.fetch(job.id, connection=conn).get_status() == "finished"
+    assert time.monotonic() - started >= 5  # it ran once, to its end

@@ -49,7 +49,8 @@ def use(cluster: Cluster) -> None:
 
 
 def cluster() -> Cluster:
-    """The cluster of this process; in a forked job process the index's inherited pool is dropped."""
+    """The cluster of this process (``digitize worker`` runs jobs in its own process; under a forking
+    ``rq worker`` each job process drops the index's inherited pool)."""
     c = _cluster.get("cluster")
     if c is None:
         from digitize.config import load_settings

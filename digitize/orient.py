@@ -78,7 +78,8 @@ def find_geometry(gray: np.ndarray, ink_gray: np.ndarray, dpi: float) -> Geometr
     else:
         base = np.eye(3)
         size = (w, h)
-    ink = _ink_mask(ink_gray, paper, mm)
+    whole = photo or not border  # the whole (rectified) image is the sheet: no sheet edge inside it
+    ink = _ink_mask(ink_gray, None if whole else paper, mm)
     glyph_mask, n_glyphs, holes = _glyphs(ink, mm)
     if photo and holes:
         inv = np.linalg.inv(hom)  # report holes in scan coordinates, like the matrix expects
@@ -88,18 +89,18 @@ def find_geometry(gray: np.ndarray, ink_gray: np.ndarray, dpi: float) -> Geometr
     if n_glyphs < BLANK_MAX_GLYPHS or (n_glyphs < 3 * BLANK_MAX_GLYPHS and ink_ratio < 0.0005):
         return Geometry(matrix=base, out_size=size, border=border, photo=photo, quad=quad, blank=True,
                         ink_ratio=ink_ratio, glyphs=n_glyphs, page_long_px=_long_side(quad))
-    ys, xs = np.nonzero(glyph_mask)
+    pts = cv2.findNonZero(glyph_mask).reshape(-1, 2)  # row by row, like np.nonzero
+    xs, ys = pts[:, 0], pts[:, 1]
     vertical = _lines_vertical(glyph_mask, mm)
     rot, skew, updown = _orientation_and_skew(xs.astype(np.float32), ys.astype(np.float32), mm, vertical)
-    cut = _cut_off(glyph_mask, paper, mm)
+    cut = not whole and _cut_off(glyph_mask, paper, mm)
 
     # rotation about the centre of the (rectified) sheet, then crop to the sheet
     cx, cy = size[0] / 2.0, size[1] / 2.0
     r = cv2.getRotationMatrix2D((cx, cy), -(rot + skew), 1.0)
     r = np.vstack([r, [0, 0, 1]])
     if border and not photo:
-        pts = cv2.findNonZero(paper).reshape(-1, 2)
-        hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)
+        hull = _hull(paper)
         mapped = (r[:2, :2] @ hull.T).T + r[:2, 2]
         inset = 0.7 * mm  # the sheet's own edge shadow
         x0, y0 = mapped.min(axis=0) + inset
@@ -120,34 +121,95 @@ def find_geometry(gray: np.ndarray, ink_gray: np.ndarray, dpi: float) -> Geometr
                     glyphs=n_glyphs, cut_off=cut, updown=updown, holes=holes)
 
 
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def histogram(img: np.ndarray) -> np.ndarray:
+    """Counts of each value of a uint8 image (256 bins)."""
+    return cv2.calcHist([img], [0], None, [256], [0, 256]).ravel()
+
+
+def hist_percentiles(hist: np.ndarray, *qs: float) -> list[float]:
+    """``np.percentile`` (linear interpolation) of the values a histogram counts, without sorting them."""
+    cum = np.cumsum(hist)
+    n = int(cum[-1])
+    out = []
+    for q in qs:
+        pos = q / 100.0 * (n - 1)
+        i = math.floor(pos)
+        lo = float(np.searchsorted(cum, i, side="right"))  # the i-th smallest value, counting from 0
+        hi = float(np.searchsorted(cum, min(i + 1, n - 1), side="right"))
+        out.append(lo + (hi - lo) * (pos - i))
+    return out
+
+
 # --- paper ---------------------------------------------------------------------------------------
 
 
 def _paper_mask(gray: np.ndarray, mm: float) -> tuple[np.ndarray, bool, float]:
     """(sheet mask, dark background found, background fraction)."""
-    blurred = cv2.GaussianBlur(gray, (0, 0), max(1.0, mm))
-    white = float(np.percentile(blurred, 99))
-    dark = (blurred < 0.5 * white).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=4)
     h, w = gray.shape
-    edge_labels = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
-    edge_labels.discard(0)
+    no_background = np.full((h, w), 255, np.uint8), False, 0.0
+    sigma = max(1.0, mm)
+    ksize = int(round(sigma * 6 + 1)) | 1  # what OpenCV picks for uint8 and ksize (0, 0)
+    if _edge_stays_light(gray, sigma, ksize):
+        return no_background  # most flatbed scans: the whole page need not be blurred and labelled
+    blurred = cv2.GaussianBlur(gray, (ksize, ksize), sigma)
+    white = hist_percentiles(histogram(blurred), 99)[0]
+    dark = (blurred < 0.5 * white).astype(np.uint8)
+    if not (dark[0].any() or dark[-1].any() or dark[:, 0].any() or dark[:, -1].any()):
+        return no_background  # nothing dark reaches the edge
+    n, labels, area = _labels_and_areas(dark)
+    edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     min_area = 2 * mm * max(h, w) * 0.05  # a band at least ~2 mm deep along a fifth of a side
-    bg_ids = [i for i in edge_labels if stats[i, cv2.CC_STAT_AREA] >= min_area]
-    if not bg_ids:
-        return np.full((h, w), 255, np.uint8), False, 0.0
-    bg = np.isin(labels, bg_ids)
-    sheet = (~bg).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(sheet, connectivity=4)
-    if n <= 1:
-        return np.full((h, w), 255, np.uint8), False, 0.0
-    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    mask = np.where(labels == biggest, 255, 0).astype(np.uint8)
-    # fill holes (dark marks inside the sheet)
+    bg_ids = edge_labels[(edge_labels > 0) & (area[edge_labels] >= min_area)]
+    if not bg_ids.size:
+        return no_background
+    is_bg = np.zeros(n, np.uint8)
+    is_bg[bg_ids] = 1
+    bg = np.take(is_bg, labels)
+    # the sheet: the largest region left, its holes (dark marks inside it) filled
+    contours, _ = cv2.findContours(1 - bg, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return no_background
+    filled = np.zeros((h, w), np.uint8)
+    cv2.drawContours(filled, [max(contours, key=cv2.contourArea)], -1, 255, thickness=cv2.FILLED)
+    return filled, True, cv2.countNonZero(bg) / bg.size
+
+
+def _labels_and_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """4-connected components: (count, labels, pixel count of each); 16-bit labels unless too many."""
+    try:
+        n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=cv2.CV_16U)
+    except cv2.error:  # more than 65535 components
+        n, labels = cv2.connectedComponents(mask, connectivity=4, ltype=cv2.CV_32S)
+        return n, labels, np.bincount(labels.ravel(), minlength=n)
+    return n, labels, cv2.calcHist([labels], [0], None, [n], [0, n]).ravel()
+
+
+def _edge_stays_light(gray: np.ndarray, sigma: float, ksize: int) -> bool:
+    """True when no pixel on the image edge is dark (< half of any paper white) after the paper blur.
+
+    The blur of the edge pixels is taken on strips as deep as the kernel, which gives exactly the values
+    the blur of the whole image has there (the Gaussian is the same along both axes).
+    """
+    d = 2 * (ksize // 2) + 1
+    if min(gray.shape) < 2 * d:
+        return False
+
+    def blur(strip: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(strip, (ksize, ksize), sigma)
+
+    # the side strips are blurred lying down (the same values; OpenCV is slow on tall narrow images)
+    left, right = np.ascontiguousarray(gray[:, :d].T), np.ascontiguousarray(gray[:, -d:].T)
+    edges = (blur(gray[:d])[0], blur(gray[-d:])[-1], blur(left)[0], blur(right)[-1])
+    return min(int(e.min()) for e in edges) >= 128  # 0.5 * white <= 127.5
+
+
+def _hull(mask: np.ndarray) -> np.ndarray:
+    """Convex hull (float Nx2) of a mask's pixels: that of its outer contours, far fewer points."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    filled = np.zeros_like(mask)
-    cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
-    return filled, True, float(bg.mean())
+    return cv2.convexHull(np.concatenate(contours)).reshape(-1, 2).astype(np.float64)
 
 
 def _quad(paper: np.ndarray) -> np.ndarray | None:
@@ -202,13 +264,16 @@ def _quad_angle(quad: np.ndarray | None) -> float:
 # --- ink -----------------------------------------------------------------------------------------
 
 
-def _ink_mask(gray: np.ndarray, paper: np.ndarray, mm: float) -> np.ndarray:
+def _ink_mask(gray: np.ndarray, paper: np.ndarray | None, mm: float) -> np.ndarray:
+    """Ink (255) on the sheet, ~1 mm in from its edge (``paper`` None: the whole image is the sheet)."""
     k = int(round(8 * mm)) | 1
     bg = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    norm = cv2.divide(gray, bg, scale=255)
-    ink = (norm < 185).astype(np.uint8) * 255
+    norm = cv2.divide(gray, bg, dst=bg, scale=255)
+    ink = cv2.threshold(norm, 184, 255, cv2.THRESH_BINARY_INV)[1]  # norm < 185
+    if paper is None:
+        return ink
     inner = cv2.erode(paper, cv2.getStructuringElement(cv2.MORPH_RECT, (int(2 * mm) | 1, int(2 * mm) | 1)))
-    return cv2.bitwise_and(ink, inner)
+    return cv2.bitwise_and(ink, inner, dst=ink)
 
 
 def _box_through(m: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -220,7 +285,7 @@ def _box_through(m: np.ndarray, box: tuple[float, float, float, float]) -> tuple
 
 def _glyphs(ink: np.ndarray, mm: float) -> tuple[np.ndarray, int, tuple[tuple[float, float, float, float], ...]]:
     """Keep text-sized components; count those the size of a letter; find punch holes."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    n, labels, stats = _components_with_stats(ink)
     if n <= 1:
         return np.zeros_like(ink), 0, ()
     ww, hh, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
@@ -239,7 +304,16 @@ def _glyphs(ink: np.ndarray, mm: float) -> tuple[np.ndarray, int, tuple[tuple[fl
     round_ &= np.abs(ww - hh) <= 0.25 * np.maximum(ww, hh)
     round_[0] = False
     holes = tuple((float(x[i]), float(y[i]), float(ww[i]), float(hh[i])) for i in np.flatnonzero(round_ & near))
-    return np.where(keep[labels], 255, 0).astype(np.uint8), int(letters.sum()), holes
+    return np.take(keep.astype(np.uint8) * 255, labels), int(letters.sum()), holes
+
+
+def _components_with_stats(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected components: (count, labels, stats); 16-bit labels (much faster) unless too many."""
+    try:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+    except cv2.error:  # more than 65535 components
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    return n, labels, stats
 
 
 def _cut_off(glyphs: np.ndarray, paper: np.ndarray, mm: float) -> bool:
@@ -259,6 +333,8 @@ def _lines_vertical(glyphs: np.ndarray, mm: float) -> bool | None:
     diacritics join their letters. None when the page does not say (let the profiles decide).
     """
     k = max(2, int(round(1.0 * mm)))
+    x, y, w, h = cv2.boundingRect(glyphs)  # the counts need only the text block (and room to grow)
+    glyphs = glyphs[max(0, y - k):y + h + k, max(0, x - k):x + w + k]
     nh = cv2.connectedComponents(cv2.dilate(glyphs, np.ones((1, k), np.uint8)), connectivity=8)[0]
     nv = cv2.connectedComponents(cv2.dilate(glyphs, np.ones((k, 1), np.uint8)), connectivity=8)[0]
     ratio = nv / max(1, nh)
@@ -304,13 +380,17 @@ def _orientation_and_skew(xs: np.ndarray, ys: np.ndarray, mm: float,
         xs, ys = xs[::step], ys[::step]
     xs = xs - xs.mean()
     ys = ys - ys.mean()
-    a0, s0 = _best_angle(xs, ys)  # text lines horizontal
-    # quarter turn clockwise of the points: (x, y) -> (-y, x)
-    a1, s1 = _best_angle(-ys, xs)
-    if (s1 > s0) if lines_vertical is None else lines_vertical:
-        xr, yr, a, quarter = -ys, xs, a1, 90
+    # text lines horizontal: the points as they are; vertical: turned a quarter clockwise, (x, y) -> (-y, x)
+    if lines_vertical is None:  # the sharper of the two best profiles decides
+        (a0, s0), (a1, s1) = _best_angle(xs, ys), _best_angle(-ys, xs)
+        lines_vertical = s1 > s0
+        a = a1 if lines_vertical else a0
     else:
-        xr, yr, a, quarter = xs, ys, a0, 0
+        a = _best_angle(-ys, xs)[0] if lines_vertical else _best_angle(xs, ys)[0]
+    if lines_vertical:
+        xr, yr, quarter = -ys, xs, 90
+    else:
+        xr, yr, quarter = xs, ys, 0
     updown = _up_down(xr, yr, a, mm)
     rot = quarter if updown >= 1.0 else quarter + 180
     return rot % 360, a, updown if updown >= 1.0 else 1.0 / max(updown, 1e-6)

@@ -21,7 +21,7 @@ import numpy as np
 
 from digitize.errors import PageError
 from digitize.models import Quality
-from digitize.orient import Geometry, find_geometry
+from digitize.orient import Geometry, find_geometry, hist_percentiles, histogram
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ MIN_DPI = 200.0  # Công văn 7197: scans below this are advised for rescan
 BLUR_MIN = 0.5  # sharpness below this (see ``sharpness``) reads badly: advise a rescan
 UNKNOWN_DPI_A4_LONG_IN = 297 / 25.4
 OSD_DPI = 150.0  # photos without resolution: assume the page is A4
+STRETCH_ABOVE = 255.0 - 200.0 / 1.01  # ink lighter than this (~57) is stretched (``_ink_gain`` above 1.01)
+INK_QUICK_MARGIN = 15.0  # a whole-factor copy lands within ~5 levels of the exact one (dev corpus: 0-5)
+INK_QUICK_MIN_PX = 2000  # ... given this many dark pixels to take a percentile of
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,14 @@ def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False, orientatio
     if dpi <= 0:
         dpi = max(h, w) / UNKNOWN_DPI_A4_LONG_IN
     colour = image.ndim == 3
-    f = min(1.0, ANALYSIS_DPI / dpi)
+    f = _area_factor(min(1.0, ANALYSIS_DPI / dpi))
     small_src = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
     small_gray = cv2.cvtColor(small_src, cv2.COLOR_BGR2GRAY) if colour else small_src
-    small_ink = dropout_gray(small_src) if colour else small_src
-    is_color = colour and has_colour(small_src)
+    small_ink, is_color = small_src, False
+    if colour:
+        mx, chroma = _max_and_chroma(small_src)
+        is_color = _colourful(chroma)
+        small_ink = cv2.add(mx, chroma, dst=mx)  # dropout_gray
 
     geo = find_geometry(small_gray, small_ink, dpi * f)
     # Effective resolution: a page found on a desk (photo) is measured by its outline.
@@ -93,14 +99,17 @@ def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False, orientatio
     scale = 1.0
     if dpi < UPSCALE_BELOW:
         scale = TARGET_DPI / dpi
-    warped = _warp(image, geo, f, scale)
     out_dpi = dpi * scale
-    if colour:
+    warped = _warp(image, geo, f, scale)
+    if colour:  # dropout after the warp: before it, the ink edges come out measurably softer
         ocr_src = dropout_gray(warped)
-        store = warped if is_color else cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY)
+        four = warped.shape[2] == 4
+        if is_color:
+            store = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR) if four else warped
+        else:
+            store = cv2.cvtColor(warped, cv2.COLOR_BGRA2GRAY if four else cv2.COLOR_BGR2GRAY)
     else:
-        ocr_src = warped
-        store = warped
+        ocr_src = store = warped
     ocr, sharp = clean_for_ocr(ocr_src, out_dpi)
     _whiten(ocr, geo.holes, geo.matrix, scale / f)
     if rules:
@@ -127,15 +136,13 @@ def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False, orientatio
 
 
 def dropout_gray(bgr: np.ndarray) -> np.ndarray:
-    """Gray image in which coloured ink (red seals, blue signatures) fades into the paper.
+    """Gray image in which coloured ink (red seals, blue signatures) fades into the paper (BGR or BGRA in).
 
     Per pixel: the brightest channel plus its chroma (max - min). Black toner has no chroma and stays
     dark, even where a seal lies over it; red or blue ink has a bright channel and strong chroma.
     """
-    b, g, r = cv2.split(bgr)
-    mx = cv2.max(cv2.max(b, g), r)
-    mn = cv2.min(cv2.min(b, g), r)
-    return cv2.add(mx, cv2.subtract(mx, mn))
+    mx, chroma = _max_and_chroma(bgr)
+    return cv2.add(mx, chroma, dst=mx)
 
 
 def has_colour(small_bgr: np.ndarray) -> bool:
@@ -143,10 +150,37 @@ def has_colour(small_bgr: np.ndarray) -> bool:
 
     Paper tint and sensor noise have low chroma; a seal is a compact patch of strongly saturated pixels.
     """
-    mx = small_bgr.max(axis=2).astype(np.int16)
-    mn = small_bgr.min(axis=2).astype(np.int16)
-    sat = (mx - mn) > 70
-    return float(sat.mean()) > 0.0015
+    return _colourful(_max_and_chroma(small_bgr)[1])
+
+
+def _colourful(chroma: np.ndarray) -> bool:
+    """``has_colour``, given the chroma (max - min over the channels) of the small copy."""
+    return np.count_nonzero(chroma > 70) / chroma.size > 0.0015
+
+
+def _max_and_chroma(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel brightest channel and chroma (brightest - darkest) of a BGR (or BGRA) image.
+
+    The planes come from ``cv2.mixChannels`` (faster than ``cv2.split``, and it takes BGRA as well) and
+    the arithmetic runs in them: fresh full-page arrays cost more than the arithmetic.
+    """
+    b, g, r = (np.empty(bgr.shape[:2], np.uint8) for _ in range(3))
+    cv2.mixChannels([bgr], [b, g, r], [0, 0, 1, 1, 2, 2])
+    mx = cv2.max(b, g)
+    cv2.max(mx, r, dst=mx)
+    chroma = cv2.min(b, g, dst=b)
+    cv2.min(chroma, r, dst=chroma)
+    cv2.subtract(mx, chroma, dst=chroma)
+    return mx, chroma
+
+
+# --- resizing -------------------------------------------------------------------------------------
+
+
+def _area_factor(f: float) -> float:
+    """``f`` (< 1), made exactly 1/n when it is 1/n up to rounding: OpenCV's fast INTER_AREA path."""
+    n = round(1.0 / f)
+    return 1.0 / n if n >= 2 and abs(1.0 / f - n) < 1e-6 * n else f
 
 
 # --- full-resolution work ------------------------------------------------------------------------
@@ -165,7 +199,11 @@ def _as_uint8_page(image: np.ndarray) -> np.ndarray:
 
 
 def _warp(image: np.ndarray, geo: Geometry, f: float, scale: float) -> np.ndarray:
-    """One warp from the scan to the upright, deskewed, cropped (and rescaled) page."""
+    """One warp from the scan to the upright, deskewed, cropped (and rescaled) page.
+
+    A colour scan may come back BGRA (alpha unused): OpenCV interpolates 4-channel pixels much faster
+    than 3-channel ones (linear; not cubic), with the same values.
+    """
     # geo.matrix maps analysis-resolution scan coordinates to analysis-resolution output coordinates.
     s = scale / f
     size = (max(1, round(geo.out_size[0] * s)), max(1, round(geo.out_size[1] * s)))
@@ -173,6 +211,8 @@ def _warp(image: np.ndarray, geo: Geometry, f: float, scale: float) -> np.ndarra
     to_out = np.diag([s, s, 1.0])
     m = to_out @ geo.matrix @ to_small
     interp = cv2.INTER_LINEAR if scale <= 1.01 else cv2.INTER_CUBIC
+    if image.ndim == 3 and interp == cv2.INTER_LINEAR:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
     if geo.photo:
         return cv2.warpPerspective(image, m, size, flags=interp, borderMode=cv2.BORDER_REPLICATE)
     return cv2.warpAffine(image, m[:2], size, flags=interp, borderMode=cv2.BORDER_REPLICATE)
@@ -231,18 +271,33 @@ def clean_for_ocr(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (ksz, ksz)))
     bg = cv2.blur(bg, (ksz, ksz))
     bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-    norm = cv2.divide(gray, bg, scale=255)
+    norm = cv2.divide(gray, bg, dst=bg, scale=255)
     sharp = sharpness(norm, dpi)
-    # ink level: dark tail of the normalized page, measured on a coarse copy
-    ns = cv2.resize(norm, (sw * 2, sh * 2), interpolation=cv2.INTER_AREA)
-    dark = ns[ns < 200]
-    ink = float(np.percentile(dark, 10)) if dark.size > 50 else 0.0
-    gain = min(3.0, max(1.0, 200.0 / max(1.0, 255.0 - ink)))
-    if gain > 1.01:
-        lut = np.clip(255.0 - (255.0 - np.arange(256)) * gain, 0, 255).astype(np.uint8)
-        norm = cv2.LUT(norm, lut)
+    gain = _ink_gain(norm, (sw * 2, sh * 2))
     out = cv2.medianBlur(norm, 3)
+    if gain > 1.01:  # the stretch is monotone, so stretching after the median is the same as before it
+        lut = np.clip(255.0 - (255.0 - np.arange(256)) * gain, 0, 255).astype(np.uint8)
+        cv2.LUT(out, lut, dst=out)
     return out, sharp
+
+
+def _ink_gain(norm: np.ndarray, size: tuple[int, int]) -> float:
+    """How much to stretch faded ink: 200 / (255 - its level), within [1, 3] (1.01 or less: leave it).
+
+    The level is the 10th percentile of the dark (< 200) pixels of a coarse copy (``size``, INTER_AREA).
+    That reduction is by a fractional factor, several times slower than one by a whole factor; the whole
+    one, to about the same size, lands within a few levels of it. When that cheap copy shows ink far
+    darker than where stretching starts, the gain is 1 either way and the exact level is not measured.
+    """
+    h, w = norm.shape
+    n = round(w / size[0])
+    if n >= 2 and (w, h) != (n * size[0], n * size[1]):  # not a whole-factor reduction already
+        dark = histogram(cv2.resize(norm, None, fx=1 / n, fy=1 / n, interpolation=cv2.INTER_AREA))[:200]
+        if dark.sum() >= INK_QUICK_MIN_PX and hist_percentiles(dark, 10)[0] < STRETCH_ABOVE - INK_QUICK_MARGIN:
+            return 1.0
+    dark = histogram(cv2.resize(norm, size, interpolation=cv2.INTER_AREA))[:200]
+    ink = hist_percentiles(dark, 10)[0] if dark.sum() > 50 else 0.0
+    return min(3.0, max(1.0, 200.0 / max(1.0, 255.0 - ink)))
 
 
 RULE_MIN_MM = 12.0  # a straight ink run at least this long is a rule or a frame, not a letter
@@ -290,16 +345,39 @@ def sharpness(gray: np.ndarray, dpi: float) -> float:
     specks do not pass for crisp edges; the median ridge height is used. A step
     blurred by sigma pixels (at 150 dpi) scores about 1 / (2.5 sigma).
     """
-    f = min(1.0, 150.0 / dpi) if dpi > 0 else 1.0
+    f = _area_factor(min(1.0, 150.0 / dpi)) if dpi > 0 else 1.0
     img = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 0.95 else gray
-    img = cv2.medianBlur(img, 3).astype(np.float32)  # noise specks would pass for crisp edges
-    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.magnitude(gx, gy)
-    contrast = max(40.0, float(np.percentile(img, 99.5)) - float(np.percentile(img, 0.5)))
-    ridge = mag[(mag >= cv2.dilate(mag, np.ones((5, 5), np.uint8))) & (mag > 0.3 * contrast)]
+    img = cv2.medianBlur(img, 3)  # noise specks would pass for crisp edges
+    lo, hi = hist_percentiles(histogram(img), 0.5, 99.5)
+    contrast = max(40.0, hi - lo)
+    ridge = _ridge_heights(img, 0.3 * contrast)
     if ridge.size < 100:
         return 1.0
     slope = float(np.percentile(ridge, 50)) / 4.0 / contrast  # a 3x3 Sobel on a step of height c peaks at 4c
     eff_dpi = dpi * f if dpi > 0 else 150.0
     return min(1.5, slope * 150.0 / eff_dpi) if eff_dpi < 150 else min(1.5, slope)
+
+
+RIDGE_BAND_ROWS = 128  # ``_ridge_heights`` works in bands of rows this high
+
+
+def _ridge_heights(img: np.ndarray, floor: float) -> np.ndarray:
+    """Gradient magnitude (3x3 Sobel) where it is a 5x5 local maximum and above ``floor``, row by row.
+
+    Worked in bands of rows, each read with the 3 rows on either side that the two filters reach, so
+    the float images stay small (in cache, and not fresh memory for every page): the values are those
+    of the whole image.
+    """
+    h = img.shape[0]
+    box = np.ones((5, 5), np.uint8)
+    ridges = []
+    for y0 in range(0, h, RIDGE_BAND_ROWS):
+        y1 = min(h, y0 + RIDGE_BAND_ROWS)
+        a, b = max(0, y0 - 3), min(h, y1 + 3)
+        gx = cv2.Sobel(img[a:b], cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(img[a:b], cv2.CV_32F, 0, 1, ksize=3)
+        mag = cv2.magnitude(gx, gy, gx)
+        peak = cv2.dilate(mag, box, dst=gy)[y0 - a:y1 - a]
+        mag = mag[y0 - a:y1 - a]
+        ridges.append(mag[(mag >= peak) & (mag > floor)])
+    return np.concatenate(ridges)

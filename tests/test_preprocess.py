@@ -211,3 +211,200 @@ def test_tesseract_reads_a_ruled_table_after_rule_removal(page: np.ndarray) -> N
     text = pytesseract.image_to_string(crop, lang="vie", config="--psm 6")
     assert "Tờ bản đồ" in text and "Diện tích" in text, text
     assert "|" not in text, text
+
+
+# --- the fast paths give what the plain computations give ------------------------------------------
+
+
+def test_histogram_percentiles_are_numpys() -> None:
+    from digitize.orient import hist_percentiles, histogram
+
+    rng = np.random.default_rng(0)
+    for shape in ((1, 1), (3, 7), (50, 40), (400, 300)):
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        img[: shape[0] // 2] //= 3  # a lopsided distribution, with gaps
+        qs = (0.0, 0.5, 10.0, 50.0, 99.0, 99.5, 100.0)
+        assert hist_percentiles(histogram(img), *qs) == pytest.approx([np.percentile(img, q) for q in qs], abs=1e-9)
+
+
+def test_area_factor_snaps_only_integer_reductions() -> None:
+    from digitize.preprocess import _area_factor
+
+    assert _area_factor(100 / 299.99999999999994) == 1 / 3
+    assert _area_factor(150 / 300.00000000000006) == 0.5
+    assert _area_factor(0.75) == 0.75 and _area_factor(1.0) == 1.0 and _area_factor(100 / 250) == 0.4
+
+
+def _reference_clean_for_ocr(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
+    """The straightforward ``clean_for_ocr`` and ``sharpness``: np.percentile, stretch before the median."""
+    import cv2
+
+    h, w = gray.shape
+    k = max(1.0, dpi / 50.0)
+    sw, sh = max(8, round(w / k)), max(8, round(h / k))
+    small = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
+    ksz = int(round(8.0 / 25.4 * dpi / k)) | 1
+    bg = cv2.blur(cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (ksz, ksz))), (ksz, ksz))
+    norm = cv2.divide(gray, cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR), scale=255)
+    f = min(1.0, 150.0 / dpi)
+    img = cv2.resize(norm, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 0.95 else norm
+    img = cv2.medianBlur(img, 3).astype(np.float32)
+    mag = cv2.magnitude(cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3))
+    contrast = max(40.0, float(np.percentile(img, 99.5)) - float(np.percentile(img, 0.5)))
+    ridge = mag[(mag >= cv2.dilate(mag, np.ones((5, 5), np.uint8))) & (mag > 0.3 * contrast)]
+    sharp = min(1.5, float(np.percentile(ridge, 50)) / 4.0 / contrast)
+    ns = cv2.resize(norm, (sw * 2, sh * 2), interpolation=cv2.INTER_AREA)
+    dark = ns[ns < 200]
+    gain = min(3.0, max(1.0, 200.0 / max(1.0, 255.0 - float(np.percentile(dark, 10)))))
+    if gain > 1.01:
+        norm = cv2.LUT(norm, np.clip(255.0 - (255.0 - np.arange(256)) * gain, 0, 255).astype(np.uint8))
+    return cv2.medianBlur(norm, 3), sharp
+
+
+@pytest.mark.parametrize("dpi", [300, 200])
+@pytest.mark.parametrize("faded", [True, False])
+def test_clean_for_ocr_is_the_plain_computation(page: np.ndarray, dpi: int, faded: bool,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Histogram percentiles, the stretch after the median, the quick ink check: the same image and figure."""
+    import cv2
+
+    from digitize.preprocess import clean_for_ocr
+
+    def magnitude(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        exact = np.hypot(x.astype(np.float64), y.astype(np.float64)).astype(np.float32)
+        if out is None:
+            return exact
+        out[...] = exact
+        return out
+
+    # cv2.magnitude is off by an ulp or not depending on where its arrays lie, which moves the ridges
+    monkeypatch.setattr(cv2, "magnitude", magnitude)
+    gray = g.uneven_light(page, 0.4)
+    if faded:  # stretched; else the cheap copy shows black ink and the exact ink level is skipped
+        gray = g.fade(gray, ink=120)
+    if dpi != 300:
+        gray = cv2.resize(gray, None, fx=dpi / 300, fy=dpi / 300, interpolation=cv2.INTER_AREA)
+    gray = np.ascontiguousarray(gray[:-7, 5:])  # sizes no whole factor divides
+    out, sharp = clean_for_ocr(gray, dpi)
+    ref, ref_sharp = _reference_clean_for_ocr(gray, dpi)
+    assert np.array_equal(out, ref)
+    assert sharp == pytest.approx(ref_sharp, rel=1e-9)
+
+
+@pytest.mark.parametrize("photo", [False, True])
+def test_colour_warp_through_four_channels_is_exact(page: np.ndarray, photo: bool) -> None:
+    import cv2
+
+    from digitize.orient import Geometry
+    from digitize.preprocess import _warp
+
+    colour = g.red_seal(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), center=(1700, 1300))
+    m = np.vstack([cv2.getRotationMatrix2D((400, 560), 2.3, 1.0), [0, 0, 1]])
+    if photo:
+        m[2, :2] = (2e-5, -1e-5)
+    geo = Geometry(matrix=m, out_size=(790, 1120), photo=photo)
+    out = _warp(colour, geo, 1 / 3, 1.0)
+    assert np.array_equal(dropout_gray(out), dropout_gray(np.ascontiguousarray(out[:, :, :3])))
+    full = np.diag([3.0, 3.0, 1.0]) @ m @ np.diag([1 / 3, 1 / 3, 1.0])
+    kw = {"flags": cv2.INTER_LINEAR, "borderMode": cv2.BORDER_REPLICATE}
+    ref = (cv2.warpPerspective(colour, full, (2370, 3360), **kw) if photo
+           else cv2.warpAffine(colour, full[:2], (2370, 3360), **kw))
+    assert out.shape == (*ref.shape[:2], 4) and np.array_equal(out[:, :, :3], ref)
+
+
+def test_sheet_hull_from_its_outline_is_the_hull_of_its_pixels() -> None:
+    import cv2
+
+    from digitize.orient import _hull
+
+    rng = np.random.default_rng(3)
+    mask = np.zeros((300, 220), np.uint8)
+    cv2.fillPoly(mask, [np.array([[12, 20], [200, 5], [210, 280], [30, 295], [5, 150]], np.int32)], 255)
+    mask[rng.random(mask.shape) < 0.05] = 0  # dark marks inside (the outline is what matters)
+    mask[100:140, 0:3] = 0  # a notch in the side
+    ref = cv2.convexHull(cv2.findNonZero(mask)).reshape(-1, 2).astype(np.float64)
+    hull = _hull(mask)
+    for deg in np.arange(-100, 100, 7.3):  # the crop box of every rotation is the same
+        r = cv2.getRotationMatrix2D((110, 150), deg, 1.0)
+        a, b = (r[:, :2] @ hull.T).T, (r[:, :2] @ ref.T).T
+        assert np.allclose(a.min(axis=0), b.min(axis=0)) and np.allclose(a.max(axis=0), b.max(axis=0))
+
+
+def test_labelling_falls_back_to_32_bit_labels() -> None:
+    import cv2
+
+    from digitize.orient import _components_with_stats, _labels_and_areas
+
+    many = np.zeros((600, 600), np.uint8)
+    many[::2, ::2] = 255  # 90,000 separate pixels: more labels than 16 bits hold
+    few = cv2.dilate(many[:60, :60], np.ones((3, 3), np.uint8))
+    for mask in (many, few):
+        n, labels, stats = _components_with_stats(mask)
+        ref = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        assert n == ref[0] and np.array_equal(labels, ref[1]) and np.array_equal(stats, ref[2])
+        n, labels, area = _labels_and_areas(mask)
+        ref_n, ref_labels = cv2.connectedComponents(mask, connectivity=4)
+        assert n == ref_n and np.array_equal(labels, ref_labels)
+        assert np.array_equal(area, np.bincount(ref_labels.ravel(), minlength=n))
+
+
+def test_light_edge_shortcut_agrees_with_the_full_blur() -> None:
+    import cv2
+
+    from digitize.orient import _edge_stays_light
+
+    rng = np.random.default_rng(5)
+    seen = set()
+    for i in range(40):
+        h, w = rng.integers(80, 400, 2)
+        img = np.full((h, w), 235, np.uint8)
+        for _ in range(rng.integers(0, 4)):  # dark blots, some near or on the edge
+            cv2.circle(img, (int(rng.integers(-20, w + 20)), int(rng.integers(-20, h + 20))),
+                       int(rng.integers(2, 30)), int(rng.integers(0, 200)), -1)
+        if i % 3 == 0:
+            img = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        sigma = float(rng.uniform(1, 5))
+        ksize = int(round(sigma * 6 + 1)) | 1
+        full = cv2.GaussianBlur(img, (0, 0), sigma)
+        expected = min(full[0].min(), full[-1].min(), full[:, 0].min(), full[:, -1].min()) >= 128
+        assert _edge_stays_light(img, sigma, ksize) == expected
+        seen.add(expected)
+    assert seen == {True, False}
+
+
+def test_line_direction_counts_on_the_text_block_only() -> None:
+    import cv2
+
+    from digitize.orient import _lines_vertical
+
+    def reference(glyphs: np.ndarray, mm: float) -> bool | None:
+        k = max(2, int(round(mm)))
+        nh = cv2.connectedComponents(cv2.dilate(glyphs, np.ones((1, k), np.uint8)), connectivity=8)[0]
+        nv = cv2.connectedComponents(cv2.dilate(glyphs, np.ones((k, 1), np.uint8)), connectivity=8)[0]
+        ratio = nv / max(1, nh)
+        return False if ratio > 1.25 else True if ratio < 0.8 else None
+
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        glyphs = np.zeros((300, 240), np.uint8)
+        for _ in range(rng.integers(20, 200)):  # letters, some cut by the image edge
+            x, y = int(rng.integers(-5, 240)), int(rng.integers(-5, 300))
+            glyphs[max(0, y):y + int(rng.integers(2, 12)), max(0, x):x + int(rng.integers(2, 8))] = 255
+        if rng.random() < 0.5:
+            glyphs = np.ascontiguousarray(glyphs.T)
+        mm = float(rng.uniform(2, 6))
+        assert _lines_vertical(glyphs, mm) == reference(glyphs, mm)
+
+
+def test_known_line_direction_gives_the_searched_result(page: np.ndarray) -> None:
+    import cv2
+
+    from digitize.orient import _orientation_and_skew
+
+    small = cv2.resize(g.skew(page, 3.1), None, fx=1 / 3, fy=1 / 3, interpolation=cv2.INTER_AREA)
+    for img in (small, np.ascontiguousarray(np.rot90(small))):
+        ys, xs = np.nonzero(img < 128)
+        mm = 100 / 25.4
+        searched = _orientation_and_skew(xs.astype(np.float32), ys.astype(np.float32), mm, None)
+        told = _orientation_and_skew(xs.astype(np.float32), ys.astype(np.float32), mm, searched[0] in (90, 270))
+        assert told == searched

@@ -94,11 +94,15 @@ def ingest(sha256: str) -> dict[str, Any]:
             src = inspect(path, row["source"], max_pixels=c.settings.max_pixels, max_pages=c.settings.max_pages,
                           render_dpi=c.settings.render_dpi)
         except InputError as e:
-            # as embedded: an unusable input is quarantined, not kept as an original
-            forget_original(c.index, sha256)
+            # as embedded: an unusable input is quarantined, not kept as an original. Any step may fail
+            # (storage outage) and the job run again, so the original is deleted by its layout key (an
+            # earlier attempt may have cleared the row's) and forgotten only once it is gone.
+            from storage import layout
+
             quarantine(c.store, c.index, sha256, row["source"], path, e)
-            if row["original_key"]:
-                c.store.delete(row["original_key"])
+            c.store.delete(row["original_key"] or layout.original_key(sha256, row["kind"] or ""))
+            forget_original(c.index, sha256)
+            write_file_record(c.index, c.store, sha256)
             drop_local_original(c.settings, row)
             return {"pages": 0, "error": e.reason}
         c.index.upsert_file(sha256, source=src.source, size=src.size, kind=src.kind.value,

@@ -200,7 +200,9 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         if not st.pending:
             _finish(st, index, store, progress)
     todo = _tasks(states, settings)
-    retry: list[tuple[_FileState, PageTask]] = []
+    # Pages in flight when a worker process died. Any of them may have killed it, so each runs again
+    # alone: a page that kills its worker while alone, MAX_CRASHES_PER_PAGE times, fails by itself.
+    suspects: list[tuple[_FileState, PageTask]] = []
     crashes: dict[tuple[str, int], int] = {}
     max_in_flight = settings.jobs * 2
 
@@ -221,12 +223,18 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         try:
             while True:
                 while len(in_flight) < max_in_flight:
-                    item = retry.pop() if retry else next(todo, None)
+                    if suspects:  # a suspect runs alone, with nothing else in flight
+                        if not in_flight:
+                            item = suspects.pop(0)
+                            in_flight[pool.submit(process_page, item[1])] = item
+                        break
+                    item = next(todo, None)
                     if item is None:
                         break
                     in_flight[pool.submit(process_page, item[1])] = item
                 if not in_flight:
                     break
+                alone = len(in_flight) == 1
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     st, task = in_flight.pop(fut)
@@ -235,18 +243,17 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
                     except BrokenProcessPool:
                         broken = True
                         key = (st.src.sha256, task.page)
-                        crashes[key] = crashes.get(key, 0) + 1
-                        if crashes[key] >= MAX_CRASHES_PER_PAGE:
-                            outcome = PageOutcome(failed_page(task.page, "the worker process crashed on this page"),
-                                                  None)
-                        else:
-                            retry.append((st, task))
+                        if alone:
+                            crashes[key] = crashes.get(key, 0) + 1
+                        if crashes.get(key, 0) < MAX_CRASHES_PER_PAGE:
+                            suspects.append((st, task))
                             continue
+                        outcome = PageOutcome(failed_page(task.page, "the worker process crashed on this page"), None)
                     on_done(st, outcome)
                 if broken:
                     for fut, item in in_flight.items():
                         fut.cancel()
-                        retry.append(item)
+                        suspects.append(item)
                     in_flight.clear()
                     break
         finally:

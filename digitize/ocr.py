@@ -62,18 +62,28 @@ def words_to_text(words: list[Word] | tuple[Word, ...]) -> str:
     return "\n".join(lines)
 
 
-# Tesseract 5 reads every line it is unsure of a second time, inverted (for white-on-black text).
-# Result documents have no inverted text; the second reading costs ~5% of the OCR time.
-FAST_CONFIG = "-c tessedit_do_invert=0"
+FAST_CONFIG = "-c tessedit_do_invert=0"  # as digitize.engine sets it: no second, inverted reading per line
 
 
 def run_tesseract(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
-                  extra_config: str = "", text_pdf: bool = False) -> tuple[str, bytes]:
-    """One tesseract run on a uint8 image: its TSV output and, with ``text_pdf``, its text-only PDF page
-    (else empty bytes).
+                  text_pdf: bool = False) -> tuple[str, bytes]:
+    """One tesseract reading of a uint8 image (gray or BGR): its TSV output and, with ``text_pdf``, its
+    text-only PDF page (else empty bytes).
 
-    The image goes to tesseract as a fast-compressed PNG; failures become :class:`OcrError`.
+    The reading runs in this process (:mod:`digitize.engine`) when libtesseract can be loaded, else
+    through the ``tesseract`` command. Failures become :class:`OcrError`.
     """
+    from digitize.engine import engine
+
+    eng = engine(lang)
+    if eng is not None:
+        return eng.recognize(image, dpi=dpi, psm=psm, timeout=timeout, text_pdf=text_pdf)
+    return run_tesseract_cli(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, text_pdf=text_pdf)
+
+
+def run_tesseract_cli(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
+                      text_pdf: bool = False) -> tuple[str, bytes]:
+    """:func:`run_tesseract` through the ``tesseract`` command (the image goes as a fast-compressed PNG)."""
     import cv2
     import pytesseract
 
@@ -83,7 +93,7 @@ def run_tesseract(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int 
         if not cv2.imwrite(str(img_path), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise OcrError("cannot write the page image for tesseract")
         pdf_config = "-c textonly_pdf=1" if text_pdf else ""
-        config = f"--psm {psm} --dpi {dpi_i} -c tessedit_create_tsv=1 {FAST_CONFIG} {pdf_config} {extra_config}"
+        config = f"--psm {psm} --dpi {dpi_i} -c tessedit_create_tsv=1 {FAST_CONFIG} {pdf_config}"
         base = str(Path(tmp) / "out")
         try:
             pytesseract.pytesseract.run_tesseract(str(img_path), base, extension="pdf" if text_pdf else "tsv",
@@ -105,7 +115,7 @@ def run_tesseract(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int 
 
 
 def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
-             extra_config: str = "", correct: bool = True) -> OcrOutput:
+             correct: bool = True) -> OcrOutput:
     """Run tesseract once on a page image (uint8 gray or BGR) and return words, text and text layer.
 
     With ``correct`` (Vietnamese only) the words and the text go through :func:`digitize.correct.correct_words`
@@ -113,8 +123,7 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
     layer keeps Tesseract's own reading. The caller sets OMP_THREAD_LIMIT=1 in the worker's
     environment (one tesseract thread per page).
     """
-    tsv, pdf = run_tesseract(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, extra_config=extra_config,
-                             text_pdf=True)
+    tsv, pdf = run_tesseract(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, text_pdf=True)
     words, text = parse_tsv(tsv)
     confs = [w.conf for w in words if w.conf >= 0]
     mean = sum(confs) / len(confs) if confs else 0.0

@@ -132,19 +132,60 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     bin_dir.mkdir()
     _fake_tesseract(bin_dir, fail_call=1)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DIGITIZE_TESSERACT_CLI", "1")  # the workers run the (crashing) tesseract command
     archive = tmp_path / "a"
     rc = main(["--archive", str(archive), "run", "--no-progress", "--jobs", "1", str(src)])
     out = capsys.readouterr().out
     assert rc == 1
     assert "Pages:     2 — 1 read (0 blank), 1 failed" in out
     assert "scan.pdf" in out and "tesseract failed" in out
-    # the next run retries only the failed page and completes the file
+    # the next run (Tesseract in-process again) retries only the failed page and completes the file
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
+    monkeypatch.delenv("DIGITIZE_TESSERACT_CLI")
     rc = main(["--archive", str(archive), "run", "--no-progress", str(src)])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "1 pages processed" in out
     assert len(_export(archive, tmp_path)) == 2
+
+
+_CRASH_HOOK = """
+import os, signal
+import digitize.pipeline as pipeline
+
+_real = pipeline.process_page
+
+
+def process_page(task):
+    if task.page == {page}:  # as a native crash in Tesseract would: the worker process dies
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return _real(task)
+
+
+pipeline.process_page = process_page
+"""
+
+
+def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    pages = render(DocSpec(), dpi=DPI).pages + render(cong_van(), dpi=DPI).pages
+    save_pdf(pages, src / "scan.pdf", dpi=DPI)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_CRASH_HOOK.format(page=2))  # runs in every spawned worker
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hook), *sys.path]))
+    archive = tmp_path / "a"
+    rc = main(["--archive", str(archive), "run", "--no-progress", "--jobs", "2", str(src)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "Pages:     2 — 1 read (0 blank), 1 failed" in out, out
+    assert "worker process crashed on this page" in out, out
+    # the good page was read; the dead one is kept in its document, for a clerk to see, not dropped
+    records = _export(archive, tmp_path)
+    assert records and records[0]["metadata"]["number"] and 2 in records[0]["pages"]
+    assert any("pages 2 failed" in r for r in records[0]["review_reasons"]), records[0]["review_reasons"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])

@@ -47,6 +47,7 @@ class Geometry:
     cut_off: bool = False
     updown: float = 0.0  # ink above / below the x-height band of the chosen orientation (>= 1)
     holes: tuple[tuple[float, float, float, float], ...] = ()  # punch holes (x, y, w, h), small-scan px
+    letter_mm: float = 0.0  # median height of the letter-sized ink blobs, mm (0: not measured)
 
     @property
     def upright_sure(self) -> bool:
@@ -80,7 +81,7 @@ def find_geometry(gray: np.ndarray, ink_gray: np.ndarray, dpi: float) -> Geometr
         size = (w, h)
     whole = photo or not border  # the whole (rectified) image is the sheet: no sheet edge inside it
     ink = _ink_mask(ink_gray, None if whole else paper, mm)
-    glyph_mask, n_glyphs, holes = _glyphs(ink, mm)
+    glyph_mask, n_glyphs, holes, letter_hw = _glyphs(ink, mm)
     if photo and holes:
         inv = np.linalg.inv(hom)  # report holes in scan coordinates, like the matrix expects
         holes = tuple(_box_through(inv, b) for b in holes)
@@ -118,7 +119,8 @@ def find_geometry(gray: np.ndarray, ink_gray: np.ndarray, dpi: float) -> Geometr
     quad_skew = _quad_angle(quad) if photo else 0.0
     return Geometry(matrix=m, out_size=out, rotation=rot, skew=skew + quad_skew, border=border, photo=photo,
                     quad=quad, page_long_px=_long_side(quad), blank=False, ink_ratio=ink_ratio,
-                    glyphs=n_glyphs, cut_off=cut, updown=updown, holes=holes)
+                    glyphs=n_glyphs, cut_off=cut, updown=updown, holes=holes,
+                    letter_mm=0.0 if photo else letter_hw[1 if rot in (90, 270) else 0] / mm)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -283,11 +285,13 @@ def _box_through(m: np.ndarray, box: tuple[float, float, float, float]) -> tuple
     return (float(c[0] - w / 2), float(c[1] - h / 2), w, h)
 
 
-def _glyphs(ink: np.ndarray, mm: float) -> tuple[np.ndarray, int, tuple[tuple[float, float, float, float], ...]]:
-    """Keep text-sized components; count those the size of a letter; find punch holes."""
+def _glyphs(ink: np.ndarray, mm: float) -> tuple[np.ndarray, int, tuple[tuple[float, float, float, float], ...],
+                                                tuple[float, float]]:
+    """Keep text-sized components; count those the size of a letter (and take their median height and
+    width, px); find punch holes."""
     n, labels, stats = _components_with_stats(ink)
     if n <= 1:
-        return np.zeros_like(ink), 0, ()
+        return np.zeros_like(ink), 0, (), (0.0, 0.0)
     ww, hh, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
     keep = (area >= 3) & (hh <= 9 * mm) & (ww <= 25 * mm)
     fill = area / np.maximum(1, ww * hh)
@@ -304,7 +308,9 @@ def _glyphs(ink: np.ndarray, mm: float) -> tuple[np.ndarray, int, tuple[tuple[fl
     round_ &= np.abs(ww - hh) <= 0.25 * np.maximum(ww, hh)
     round_[0] = False
     holes = tuple((float(x[i]), float(y[i]), float(ww[i]), float(hh[i])) for i in np.flatnonzero(round_ & near))
-    return np.take(keep.astype(np.uint8) * 255, labels), int(letters.sum()), holes
+    n_letters = int(letters.sum())
+    size = (float(np.median(hh[letters])), float(np.median(ww[letters]))) if n_letters else (0.0, 0.0)
+    return np.take(keep.astype(np.uint8) * 255, labels), n_letters, holes, size
 
 
 def _components_with_stats(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:

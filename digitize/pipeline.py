@@ -69,7 +69,8 @@ def _process_page(task: PageTask) -> PageOutcome:
     h, w = prepared.ocr_image.shape[:2]
     base = PageResult(page=task.page, width=w, height=h, dpi=prepared.dpi, quality=prepared.quality)
     if prepared.quality.blank:
-        pdf = page_pdf(prepared.store_image, is_color=prepared.is_color, dpi=prepared.dpi, text_pdf=None)
+        pdf = page_pdf(prepared.store_image, is_color=prepared.is_color, dpi=prepared.store_resolution,
+                       text_pdf=None)
         return PageOutcome(base, pdf)
     codes = read_codes(prepared.store_image)
     ocr = ocr_page(prepared.ocr_image, dpi=prepared.dpi, lang=task.lang, timeout=task.ocr_timeout)
@@ -80,7 +81,8 @@ def _process_page(task: PageTask) -> PageOutcome:
         again = ocr_page(flipped.ocr_image, dpi=flipped.dpi, lang=task.lang, timeout=task.ocr_timeout)
         if again.mean_conf > ocr.mean_conf + FLIP_MARGIN:
             prepared, ocr = flipped, again
-    pdf = page_pdf(prepared.store_image, is_color=prepared.is_color, dpi=prepared.dpi, text_pdf=ocr.text_pdf)
+    pdf = page_pdf(prepared.store_image, is_color=prepared.is_color, dpi=prepared.store_resolution,
+                   text_pdf=ocr.text_pdf)
     result = PageResult(page=task.page, width=w, height=h, dpi=prepared.dpi, quality=prepared.quality,
                         codes=codes, text=ocr.text, words=ocr.words, mean_conf=ocr.mean_conf)
     return PageOutcome(result, pdf)

@@ -99,8 +99,9 @@ def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *,
             return ()
         try:
             image = page_image(load_pdf(page))
-            return region_words(image, box, scale=image.shape[1] / result.width, dpi=result.dpi or 300,
-                                lang=lang, timeout=timeout)
+            scale = image.shape[1] / result.width  # the stored image may be finer than the one OCR read
+            return region_words(image, box, scale=scale, dpi=(result.dpi or 300) * scale, lang=lang,
+                                timeout=timeout)
         except OcrError as e:
             log.warning("page %d: second reading of the signature block failed: %s", page, e)
             return ()

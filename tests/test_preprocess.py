@@ -26,6 +26,14 @@ def _ink_rows(img: np.ndarray) -> np.ndarray:
     return np.flatnonzero((img < 128).sum(axis=1) > 3)
 
 
+def assert_same_sheet(p: Prepared) -> None:
+    """The OCR image and the stored image show the same sheet, each at its own resolution."""
+    (oh, ow), (sh, sw) = p.ocr_image.shape[:2], p.store_image.shape[:2]
+    assert p.store_resolution >= p.dpi
+    assert ow / p.dpi == pytest.approx(sw / p.store_resolution, abs=1 / p.dpi)
+    assert oh / p.dpi == pytest.approx(sh / p.store_resolution, abs=1 / p.dpi)
+
+
 @pytest.mark.parametrize("deg", [-9.0, -4.3, -0.8, 1.7, 6.2])
 def test_known_skew_is_recovered(page: np.ndarray, deg: float) -> None:
     p = preprocess(g.gaussian_noise(g.skew(page, deg), 6), dpi=300)
@@ -80,8 +88,9 @@ def test_black_border_is_cropped(page: np.ndarray) -> None:
     p = preprocess(scan, dpi=300)
     assert p.quality.border
     w, h = g.a4_size(300)
-    oh, ow = p.ocr_image.shape
+    oh, ow = p.store_image.shape
     assert abs(ow - w) < 0.03 * w and abs(oh - h) < 0.03 * h
+    assert_same_sheet(p)
     for img in (p.ocr_image, p.store_image):
         edges = np.concatenate([img[:5].ravel(), img[-5:].ravel(), img[:, :5].ravel(), img[:, -5:].ravel()])
         assert np.percentile(edges, 5) > 150, "dark scanner border left on the page"
@@ -91,7 +100,7 @@ def test_punch_holes_uneven_light_and_faded_toner_are_cleaned(page: np.ndarray) 
     scan = g.uneven_light(g.fade(g.punch_holes(page), ink=150), depth=0.5)
     p = preprocess(scan, dpi=300)
     img = p.ocr_image
-    mm = 300 / 25.4
+    mm = p.dpi / 25.4
     h = img.shape[0]
     hole = img[round(h / 2 + 40 * mm) - 20: round(h / 2 + 40 * mm) + 20, round(12 * mm) - 20: round(12 * mm) + 20]
     assert hole.min() > 200, "punch hole still dark"
@@ -105,7 +114,7 @@ def test_colour_page_keeps_colour_and_drops_seal_ink(page: np.ndarray) -> None:
     seal = g.blue_signature(seal, center=(1700, 1400))
     p = preprocess(seal, dpi=300)
     assert p.is_color and p.store_image.ndim == 3 and p.ocr_image.ndim == 2
-    assert p.store_image.shape[:2] == p.ocr_image.shape[:2]
+    assert_same_sheet(p)
     # red ring pixels (no black text there) vanish from the OCR image
     d = dropout_gray(np.array([[[40, 40, 215], [170, 60, 30], [20, 20, 20]]], np.uint8))
     assert d[0, 0] > 230 and d[0, 1] > 200 and d[0, 2] < 60
@@ -116,7 +125,7 @@ def test_gray_page_stays_gray(page: np.ndarray) -> None:
 
     p = preprocess(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), dpi=300)
     assert not p.is_color and p.store_image.ndim == 2
-    assert p.store_image.shape == p.ocr_image.shape
+    assert_same_sheet(p)
 
 
 def test_red_seal_over_text_still_reads(page: np.ndarray) -> None:
@@ -206,8 +215,8 @@ def test_tesseract_reads_a_ruled_table_after_rule_removal(page: np.ndarray) -> N
     framed = g.skew(g.frame_and_table(page), 1.5)
     p = preprocess(framed, dpi=300, rules=True)
     h = p.ocr_image.shape[0]
-    crop = p.ocr_image[h - round(90 * 300 / 25.4):, :]  # the table and the frame around it
-    assert remove_rules(crop.copy(), 300) == 0  # preprocess already took them out
+    crop = p.ocr_image[h - round(90 * p.dpi / 25.4):, :]  # the table and the frame around it
+    assert remove_rules(crop.copy(), p.dpi) == 0  # preprocess already took them out
     text = pytesseract.image_to_string(crop, lang="vie", config="--psm 6")
     assert "Tờ bản đồ" in text and "Diện tích" in text, text
     assert "|" not in text, text
@@ -408,3 +417,30 @@ def test_known_line_direction_gives_the_searched_result(page: np.ndarray) -> Non
         searched = _orientation_and_skew(xs.astype(np.float32), ys.astype(np.float32), mm, None)
         told = _orientation_and_skew(xs.astype(np.float32), ys.astype(np.float32), mm, searched[0] in (90, 270))
         assert told == searched
+
+
+def test_fine_scan_of_normal_print_is_read_at_ocr_dpi_and_stored_at_its_own() -> None:
+    from digitize.preprocess import OCR_DPI
+
+    p = preprocess(g.gaussian_noise(g.render_page(300, pt=13.0), 4), dpi=300)
+    assert p.dpi == pytest.approx(OCR_DPI, rel=0.01)
+    assert p.store_resolution == 300
+    assert p.store_image.shape == pytest.approx((g.a4_size(300)[1], g.a4_size(300)[0]), abs=2)  # deskew rounding
+    assert_same_sheet(p)
+    # small print keeps more pixels: its letters would come out too small at OCR_DPI
+    small = preprocess(g.gaussian_noise(g.render_page(300, pt=9.0), 4), dpi=300)
+    assert small.dpi > OCR_DPI + 20
+    # a 200-dpi scan is read as it is
+    assert preprocess(g.render_page(200), dpi=200).dpi == 200
+
+
+def test_ocr_resolution_follows_letter_size() -> None:
+    from digitize.preprocess import LETTER_PX, OCR_DPI, ocr_resolution
+
+    assert ocr_resolution(300, 0.0) == 300  # letters not measured: keep the scan's resolution
+    assert ocr_resolution(200, 3.0) == 200  # never upscale here, never below the scan
+    assert ocr_resolution(300, 3.5) == OCR_DPI  # large print: not below OCR_DPI
+    mid = LETTER_PX * 25.4 / 2.5
+    assert ocr_resolution(300, 2.5) == pytest.approx(mid) and OCR_DPI < mid < 300
+    assert ocr_resolution(300, 2.2) == 300  # within 10% of the scan: not worth the blur
+    assert ocr_resolution(600, 2.2) == pytest.approx(LETTER_PX * 25.4 / 2.2)

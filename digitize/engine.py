@@ -90,8 +90,32 @@ def _library() -> ctypes.CDLL | None:
             _lib_error = f"{name}: {e}"
             log.info("libtesseract not usable in-process (%s): running the tesseract command", _lib_error)
             return None
+        _quiet_leptonica()
         _lib = lib
         return lib
+
+
+_LEPT_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+
+
+def _log_leptonica(msg: bytes | None) -> None:
+    log.debug("leptonica: %s", (msg or b"").decode("utf-8", "replace").rstrip())
+
+
+_lept_handler = _LEPT_HANDLER(_log_leptonica)  # kept referenced: C holds on to it
+
+
+def _quiet_leptonica() -> None:
+    """Send leptonica's messages ("Error in pixScanForForeground: invalid box" on some pages, harmless
+    to Tesseract's reading) to the debug log instead of the worker's stderr."""
+    name = ctypes.util.find_library("lept") or ctypes.util.find_library("leptonica") or "liblept.so.5"
+    try:
+        lept = ctypes.CDLL(name)
+        lept.leptSetStderrHandler.argtypes = [_LEPT_HANDLER]
+        lept.leptSetStderrHandler.restype = None
+        lept.leptSetStderrHandler(_lept_handler)
+    except (OSError, AttributeError) as e:
+        log.debug("leptonica messages stay on stderr (%s)", e)
 
 
 class Engine:

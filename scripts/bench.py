@@ -89,6 +89,14 @@ def tesseract_floor(corpus: Path, jobs: int, tmp: Path) -> float:
     return time_tesseract(images, jobs)
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes of this one, and of theirs."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def time_tesseract(images: list[Path], jobs: int) -> float:
     """Seconds for bare ``tesseract -l vie`` on the images, ``jobs`` at a time (one thread each)."""
     from concurrent.futures import ThreadPoolExecutor

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import run_measured, time_tesseract  # noqa: E402
+from bench import children_cpu, run_measured, time_tesseract  # noqa: E402
 
 
 def page_images(corpus: Path, limit: int, out: Path) -> list[Path]:
@@ -142,16 +142,21 @@ def main() -> int:
         pdfs = as_pdfs(images, tmp / "pdfs")
         n = len(pdfs)
         print(f"pages: {n} scan images from {args.corpus}, jobs={args.jobs}", flush=True)
+        c0 = children_cpu()
         d_secs, d_peak, d_bytes = time_digitize(pdfs, args.jobs, tmp)
-        print(f"digitize run:   wall={d_secs:7.1f}s pages/s={n / d_secs:.2f} peak_rss_tree={d_peak / 2**20:.0f}MiB "
-              f"bytes/page={d_bytes / n:,.0f}", flush=True)
+        d_cpu = children_cpu() - c0
+        print(f"digitize run:   wall={d_secs:7.1f}s cpu={d_cpu:6.1f}s pages/s={n / d_secs:.2f} "
+              f"peak_rss_tree={d_peak / 2**20:.0f}MiB bytes/page={d_bytes / n:,.0f}", flush=True)
+        c0 = children_cpu()
         t_secs = time_tesseract(images, args.jobs)
-        print(f"tesseract -l vie (floor): wall={t_secs:7.1f}s pages/s={n / t_secs:.2f}", flush=True)
+        t_cpu = children_cpu() - c0
+        print(f"tesseract -l vie (floor): wall={t_secs:7.1f}s cpu={t_cpu:6.1f}s pages/s={n / t_secs:.2f}", flush=True)
         if not args.skip_ocrmypdf:
             o_secs, o_bytes = time_ocrmypdf(pdfs, args.jobs, tmp)
             print(f"ocrmypdf:       wall={o_secs:7.1f}s pages/s={n / o_secs:.2f} bytes/page={o_bytes / n:,.0f}")
             print(f"ratio ocrmypdf/digitize = {o_secs / d_secs:.2f}x (target >= 4)")
-        print(f"ratio digitize/tesseract = {d_secs / t_secs:.2f}x (target <= 1.15)", flush=True)
+        print(f"ratio digitize/tesseract = {d_secs / t_secs:.2f}x (target <= 1.15); CPU ratio {d_cpu / t_cpu:.2f}x; "
+              f"cores busy: digitize {d_cpu / d_secs:.2f}, tesseract {t_cpu / t_secs:.2f}", flush=True)
         if not args.skip_memory:
             big = tmp / "big" / f"scan-{args.memory_pages}.pdf"
             big.parent.mkdir()

@@ -5,10 +5,11 @@
 
 Takes the same page images as ``bench_speed.py`` (every scan image of the corpus as a one-page PDF),
 runs each stage of ``digitize.pipeline`` on them in this process and sums the CPU seconds of each
-stage (``time.process_time`` for Python/OpenCV work plus the CPU of the tesseract processes, from
-``RUSAGE_CHILDREN``), then bare ``tesseract IMAGE - -l vie`` on the same images. Wall times are not
-used: the ratios hold on a busy machine. The end-to-end ratio of ``bench_speed.py`` also pays process
-start-up, storage and the parallel schedule; this script says which stage to attack.
+stage (``time.process_time`` for the work in this process, Tesseract's own when it runs in-process,
+plus the CPU of any tesseract commands, from ``RUSAGE_CHILDREN``), then bare ``tesseract IMAGE - -l vie``
+on the same images. Wall times are not used: the ratios hold on a busy machine. The end-to-end ratio
+of ``bench_speed.py`` also pays process start-up, storage and the parallel schedule; this script says
+which stage to attack. ``--per-page N`` lists the N pages furthest above bare tesseract.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "bench" / "corpus-dev")
     ap.add_argument("--pages", type=int, default=80)
+    ap.add_argument("--per-page", type=int, default=0, metavar="N",
+                    help="also list the N pages whose CPU is furthest above bare tesseract's")
     args = ap.parse_args()
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2
@@ -98,7 +101,9 @@ def main() -> int:
         images = page_images(args.corpus.resolve(), args.pages, tmp / "images")
         pdfs = as_pdfs(images, tmp / "pdfs")
         start = cpu()
+        per_page: list[tuple[str, float, float, int]] = []  # name, pipeline CPU, OCR CPU, OCR calls
         for path in pdfs:
+            p0, o0, c0 = cpu(), st.cpu["OCR (tesseract run)"], st.calls["OCR (tesseract run)"]
             out = pipeline.process_page(pipeline.PageTask(path=str(path), kind=InputKind.PDF, page=1))
             src = SourceFile(path=str(path), source=path.name, sha256="0" * 64, size=1, kind=InputKind.PDF,
                              page_count=1)
@@ -108,12 +113,17 @@ def main() -> int:
                 pipeline.make_document(src, plan, [out.result], reocr=redo)
                 if out.pdf is not None:
                     pdf.merge_pages([out.pdf], title=None)
+            per_page.append((path.stem, cpu() - p0, st.cpu["OCR (tesseract run)"] - o0,
+                             st.calls["OCR (tesseract run)"] - c0))
         total = cpu() - start
         t0 = cpu()
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
+        bare: list[float] = []
         for img in images:
+            b0 = cpu()
             subprocess.run(["tesseract", str(img), "-", "-l", "vie"], env=env, check=False,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            bare.append(cpu() - b0)
         floor = cpu() - t0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -125,6 +135,11 @@ def main() -> int:
               f"  ({st.calls[label]} calls)")
     other = total - sum(rows.values())
     print(f"  {'other':<22} {other:7.1f} s")
+    if args.per_page:
+        print("pages furthest above bare tesseract (CPU s): page, digitize, of which OCR (runs), bare")
+        rows_pp = sorted(zip(per_page, bare, strict=True), key=lambda r: r[1] - r[0][1])[: args.per_page]
+        for (name, spent, ocr_s, runs), b in rows_pp:
+            print(f"  {name[:40]:<40} {spent:6.2f} {ocr_s:6.2f} ({runs}) {b:6.2f}")
     print(f"digitize stages total: {total:.1f} s CPU; bare tesseract -l vie: {floor:.1f} s CPU; "
           f"ratio {total / floor:.2f}x")
     return 0

@@ -87,3 +87,18 @@ def test_the_command_is_used_when_the_library_is_not(lines: np.ndarray) -> None:
         assert r.returncode == 0, r.stderr
     finally:
         os.unlink(path)
+
+
+def test_leptonica_messages_go_to_the_debug_log(caplog: pytest.LogCaptureFixture,
+                                                capfd: pytest.CaptureFixture[str]) -> None:
+    import ctypes
+    import ctypes.util
+    import logging
+
+    lept = ctypes.CDLL(ctypes.util.find_library("lept") or "liblept.so.5")
+    lept.boxCreate.restype = ctypes.c_void_p
+    lept.boxCreate.argtypes = [ctypes.c_int] * 4
+    with caplog.at_level(logging.DEBUG, logger="digitize.engine"):
+        assert not lept.boxCreate(-5, -5, 0, 0)  # leptonica refuses it and says so
+    assert any("boxCreate" in r.getMessage() for r in caplog.records)
+    assert "boxCreate" not in capfd.readouterr().err

@@ -122,12 +122,18 @@ exec "{real}" "$@"
     script.chmod(0o755)
 
 
-def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def _two_document_scan(tmp_path: Path) -> Path:
+    """A folder with scan.pdf: a decision (page 1) and a công văn (page 2)."""
     src = tmp_path / "in"
     src.mkdir()
     pages = render(DocSpec(), dpi=DPI).pages + render(cong_van(), dpi=DPI).pages
     save_pdf(pages, src / "scan.pdf", dpi=DPI)
+    return src
+
+
+def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    src = _two_document_scan(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     _fake_tesseract(bin_dir, fail_call=1)
@@ -168,10 +174,7 @@ pipeline.process_page = process_page
 
 def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    pages = render(DocSpec(), dpi=DPI).pages + render(cong_van(), dpi=DPI).pages
-    save_pdf(pages, src / "scan.pdf", dpi=DPI)
+    src = _two_document_scan(tmp_path)
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(_CRASH_HOOK.format(page=2))  # runs in every spawned worker

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # an uploaded scan is queued for the workers (distributed mode, DIGITIZE_REDIS_URL); otherwise it is
+    # stored and recorded as queued, for `digitize run` or a later `enqueue`
+    api_queue: bool = False
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)  # one uploaded scan (POST .../import)
 
     # signed electronic copies (digitize/sign.py): without a certificate, documents stay unsigned

@@ -167,3 +167,12 @@ def test_app_image_is_built_from_the_dockerfile(services: dict[str, Any]) -> Non
     for copied in re.findall(r"^COPY\s+(.+?)\s+\S+\s*$", text, re.M):
         for src in copied.split():
             assert (ROOT / src).exists(), f"Dockerfile copies missing {src}"
+
+
+def test_the_api_queues_uploads_for_the_workers(services: dict[str, Any]) -> None:
+    api, worker = env_of(services["api"]), env_of(services["worker"])
+    assert Settings(**{k[len("DIGITIZE_"):].lower(): interpolate(v) for k, v in api.items()
+                       if k.startswith("DIGITIZE_")}).api_queue is True
+    # the rest of the API's settings are the workers' (same store, index and queues)
+    assert {k: v for k, v in api.items() if k != "DIGITIZE_API_QUEUE"} == \
+        {k: v for k, v in worker.items() if k.startswith("DIGITIZE_")}

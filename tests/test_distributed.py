@@ -512,3 +512,34 @@ def test_a_job_longer_than_the_stale_bound_keeps_its_heartbeat(redis_server: str
     assert reaped == []
     assert Job.fetch(job.id, connection=conn).get_status() == "finished"
     assert time.monotonic() - started >= 5  # it ran once, to its end
+
+
+def test_a_scan_uploaded_to_the_api_is_processed_by_the_workers(cluster: Cluster, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from digitize.api.app import create_app
+    from digitize.api.server import import_hooks
+    from storage import access
+
+    cluster.env["DIGITIZE_API_QUEUE"] = "1"
+    cluster.apply(monkeypatch)
+    settings = cluster.settings()
+    c = cluster.open()
+    on_import, queue_depth = import_hooks(settings, c.index, c.store)
+    assert on_import is not None and queue_depth is not None
+    app = create_app(settings, c.index, c.store, on_import=on_import, queue_depth=queue_depth)
+    clerk = {"X-API-Key": access.create_key(c.index, "clerk-1", "clerk")}
+    save_pdf(render(DocSpec(number="77/QĐ-UBND"), dpi=DPI).pages, tmp_path / "scan.pdf", dpi=DPI)
+    with TestClient(app) as client:
+        r = client.post("/api/v1/documents/import", headers=clerk,
+                        files={"file": ("scan.pdf", (tmp_path / "scan.pdf").read_bytes(), "application/pdf")})
+        assert r.status_code == 202, r.text
+        job_id = r.json()["job_id"]
+        assert queue_depth() == 1  # the ingest job waits for a worker
+        cluster.wait([cluster.worker("--burst")])
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=clerk).json()
+        assert job["status"] == "done" and job["pages_done"] == 1 and len(job["documents"]) == 1, job
+        assert queue_depth() == 0
+        doc = client.get(f"/api/v1/documents/{job['documents'][0]}", headers=clerk).json()
+        assert doc["metadata"]["number"] == "77/QĐ-UBND", doc

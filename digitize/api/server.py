@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from digitize.config import Settings
 from digitize.errors import ConfigError
@@ -23,6 +24,36 @@ def open_store(settings: Settings) -> ObjectStore:
     raise ConfigError(f"unknown object store {settings.object_store!r}; use 'local' or 's3'")
 
 
+def import_hooks(settings: Settings, index: Index, store: ObjectStore
+                 ) -> tuple[Callable[[str, str], str] | None, Callable[[], int] | None]:
+    """``(on_import, queue_depth)`` for the API: with ``settings.api_queue`` an uploaded scan gets its
+    ingest job on the workers' queues (the same job ``digitize enqueue`` makes) and the queue depth is
+    measured; without it, (None, None). Redis must answer when the API starts."""
+    if not settings.api_queue:
+        return None, None
+    from digitize import distributed
+
+    redis = distributed.redis_client(settings)
+    try:
+        redis.ping()
+    except Exception as e:  # redis' own errors: connection refused, auth, timeout
+        raise ConfigError(f"DIGITIZE_API_QUEUE is set but Redis does not answer at DIGITIZE_REDIS_URL: "
+                          f"{e.__class__.__name__}: {e}") from e
+    cluster = distributed.Cluster(settings=settings, redis=redis, index=index, store=store)
+
+    def on_import(sha256: str, filename: str) -> str:
+        job_id = distributed.submit_ingest(cluster, sha256)
+        log.info("%s: queued for the workers (%s)", filename, job_id)
+        # the API names its import job itself: the queue's job id is one per file, and a file that
+        # failed may be uploaded again
+        return ""
+
+    def queue_depth() -> int:
+        return distributed.pending_jobs(redis, distributed.QUEUES)
+
+    return on_import, queue_depth
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the API over the configured index and store until interrupted."""
     import uvicorn
@@ -34,7 +65,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     signer = load_signer(settings)  # before opening anything: a wrong certificate stops here
     index = Index.from_url(settings.sqlite_url())
     store = open_store(settings)
-    app = create_app(settings, index, store, signer=signer)
+    on_import, queue_depth = import_hooks(settings, index, store)
+    app = create_app(settings, index, store, signer=signer, on_import=on_import, queue_depth=queue_depth)
     log.info("serving %s with %r on http://%s:%d (%s)", engine_url_safe(settings.sqlite_url()), store, host, port,
              f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned")
     try:

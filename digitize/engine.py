@@ -58,6 +58,11 @@ _SIGNATURES: dict[str, tuple[list[object], object]] = {
     "TessDeleteResultRenderer": ([_P], None),
 }
 
+# Tesseract variables set for every reading, in-process or by the command. Tesseract 5 reads each line
+# it is unsure of a second time, inverted (for white-on-black text); result documents have none, and
+# that second reading costs ~5% of the OCR time.
+VARIABLES = {"tessedit_do_invert": "0"}
+
 _lib: ctypes.CDLL | None = None
 _lib_error: str | None = None
 _lock = threading.Lock()
@@ -133,9 +138,8 @@ class Engine:
             self._api = None
             raise OcrError(f"tesseract cannot load the language data for {lang!r} "
                            f"(apt-get install tesseract-ocr-{lang.split('+')[0]})")
-        # Tesseract 5 reads every line it is unsure of a second time, inverted (for white-on-black text).
-        # Result documents have no inverted text; the second reading costs ~5% of the OCR time.
-        lib.TessBaseAPISetVariable(self._api, b"tessedit_do_invert", b"0")
+        for name, value in VARIABLES.items():
+            lib.TessBaseAPISetVariable(self._api, name.encode(), value.encode())
         self._datapath = lib.TessBaseAPIGetDatapath(self._api)
 
     def recognize(self, image: np.ndarray, *, dpi: float, psm: int = 3, timeout: float = 180.0,

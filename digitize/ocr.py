@@ -62,9 +62,6 @@ def words_to_text(words: list[Word] | tuple[Word, ...]) -> str:
     return "\n".join(lines)
 
 
-FAST_CONFIG = "-c tessedit_do_invert=0"  # as digitize.engine sets it: no second, inverted reading per line
-
-
 def run_tesseract(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
                   text_pdf: bool = False) -> tuple[str, bytes]:
     """One tesseract reading of a uint8 image (gray or BGR): its TSV output and, with ``text_pdf``, its
@@ -87,13 +84,16 @@ def run_tesseract_cli(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: 
     import cv2
     import pytesseract
 
+    from digitize.engine import VARIABLES
+
+    variables = " ".join(f"-c {k}={v}" for k, v in VARIABLES.items())
     dpi_i = max(70, round(dpi))
     with tempfile.TemporaryDirectory(prefix="digitize-ocr-") as tmp:
         img_path = Path(tmp) / "page.png"
         if not cv2.imwrite(str(img_path), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
             raise OcrError("cannot write the page image for tesseract")
         pdf_config = "-c textonly_pdf=1" if text_pdf else ""
-        config = f"--psm {psm} --dpi {dpi_i} -c tessedit_create_tsv=1 {FAST_CONFIG} {pdf_config}"
+        config = f"--psm {psm} --dpi {dpi_i} -c tessedit_create_tsv=1 {variables} {pdf_config}"
         base = str(Path(tmp) / "out")
         try:
             pytesseract.pytesseract.run_tesseract(str(img_path), base, extension="pdf" if text_pdf else "tsv",

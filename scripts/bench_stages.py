@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from bench import children_cpu  # noqa: E402
 from bench_speed import as_pdfs, page_images  # noqa: E402
 
 
 def cpu() -> float:
-    """CPU seconds of this process and of its finished children (tesseract runs)."""
+    """CPU seconds of this process and of its finished children (tesseract commands)."""
     me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime + children_cpu()
 
 
 class Stages:

@@ -40,7 +40,7 @@ def _open_backends(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _progress(enabled: bool):  # type: ignore[no-untyped-def]
-    from digitize.embedded import FileReport, Progress
+    from digitize.embedded.driver import FileReport, Progress
 
     if not enabled:
         class Plain(Progress):
@@ -87,7 +87,7 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Process files and folders; exit 0 only when every file was processed."""
-    from digitize import embedded
+    from digitize.embedded import driver as embedded
 
     missing = [p for p in args.paths if not Path(p).exists()]
     for p in missing:
@@ -134,7 +134,7 @@ def print_summary(summary: Any, settings: Settings) -> None:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the JSONL export (contract 2)."""
-    from digitize.export import write_jsonl
+    from digitize.handoff.export import write_jsonl
 
     index, _store = _open_backends(settings)
     docs = index.list_documents()
@@ -166,7 +166,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     """Show a document (by id) or a dossier (by code) as JSON."""
     from digitize.errors import NotFoundError
-    from digitize.export import export_record
+    from digitize.handoff.export import export_record
 
     index, _store = _open_backends(settings)
     try:
@@ -212,7 +212,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_separator(args: argparse.Namespace, settings: Settings) -> int:
     """Print separator sheets (one A4 page per dossier code, QR = the code)."""
-    from digitize.separator import write_sheets
+    from digitize.page.separator import write_sheets
 
     write_sheets(args.codes, Path(args.output))
     print(f"{len(args.codes)} separator sheets written to {args.output}", file=sys.stderr)
@@ -221,7 +221,7 @@ def cmd_separator(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
     """Attach a document to a dossier code by hand."""
-    from digitize import manual
+    from digitize.handoff import manual
 
     index, _store = _open_backends(settings)
     manual.assign(index, args.doc_id, args.code, who=args.who)
@@ -231,7 +231,7 @@ def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_split(args: argparse.Namespace, settings: Settings) -> int:
     """Split a document in two before a page."""
-    from digitize import manual
+    from digitize.handoff import manual
 
     index, _store = _open_backends(settings)
     a, b = manual.split(index, args.doc_id, args.at_page, who=args.who)
@@ -241,7 +241,7 @@ def cmd_split(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_merge(args: argparse.Namespace, settings: Settings) -> int:
     """Merge documents of the same file into one."""
-    from digitize import manual
+    from digitize.handoff import manual
 
     index, _store = _open_backends(settings)
     doc = manual.merge(index, args.doc_ids, who=args.who)
@@ -262,9 +262,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
     """Sign the electronic copies of reviewed documents ahead of hand-off (idempotent)."""
-    from digitize import sign
     from digitize.errors import ConfigError
-    from digitize.publish import select
+    from digitize.handoff import sign
+    from digitize.handoff.publish import select
 
     signer = sign.load_signer(settings)
     if signer is None:
@@ -287,8 +287,8 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     """Push packages of reviewed documents to the portal; exit 1 when any document failed."""
-    from digitize import publish
-    from digitize.sign import load_signer
+    from digitize.handoff import publish
+    from digitize.handoff.sign import load_signer
 
     portal = publish.Portal.from_settings(settings)
     signer = None if args.dry_run else load_signer(settings)
@@ -339,7 +339,7 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_enqueue(args: argparse.Namespace, settings: Settings) -> int:
     """Store the originals in object storage and queue their processing; exit 1 when a file was rejected."""
-    from digitize import distributed
+    from workers import cluster as distributed
 
     missing = [p for p in args.paths if not Path(p).exists()]
     for p in missing:
@@ -364,7 +364,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Per queue: waiting, running, retries scheduled, failed, finished, oldest waiting job; pages/min."""
-    from digitize import distributed
+    from workers import cluster as distributed
 
     st = distributed.status(distributed.connect(settings))
     if args.json:
@@ -383,7 +383,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_retry_failed(args: argparse.Namespace, settings: Settings) -> int:
     """Re-queue failed jobs and failed files."""
-    from digitize import distributed
+    from workers import cluster as distributed
 
     counts = distributed.retry_failed(distributed.connect(settings))
     print(f"{counts['jobs']} failed jobs and {counts['files']} failed files queued again", file=sys.stderr)
@@ -392,7 +392,7 @@ def cmd_retry_failed(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     """Re-queue every file the index says is unfinished (e.g. after Redis restarted empty)."""
-    from digitize import distributed
+    from workers import cluster as distributed
 
     counts = distributed.reconcile(distributed.connect(settings))
     print(f"{counts['files']} unfinished files queued again; intermediates of {counts['cleaned']} finished "
@@ -402,8 +402,8 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the index from object storage alone."""
-    from digitize import distributed
     from storage.index import Index
+    from workers import cluster as distributed
 
     if settings.object_store != "s3":
         settings.archive.mkdir(parents=True, exist_ok=True)

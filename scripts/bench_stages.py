@@ -4,7 +4,7 @@
     python scripts/bench_stages.py [--corpus ../shared/bench/corpus-dev] [--pages 80]
 
 Takes the same page images as ``bench_speed.py`` (every scan image of the corpus as a one-page PDF),
-runs each stage of ``digitize.pipeline`` on them in this process and sums the CPU seconds of each
+runs each stage of ``digitize.pipeline.page`` on them in this process and sums the CPU seconds of each
 stage (``time.process_time`` for the work in this process, Tesseract's own when it runs in-process,
 plus the CPU of any tesseract commands, from ``RUSAGE_CHILDREN``), then bare ``tesseract IMAGE - -l vie``
 on the same images. Wall times are not used: the ratios hold on a busy machine. The end-to-end ratio
@@ -81,8 +81,12 @@ def main() -> int:
     import cv2
 
     cv2.setNumThreads(1)
-    from digitize import codes, correct, extract, ingest, ocr, pdf, pipeline, preprocess, reocr
+    from digitize.document import extract, reocr
     from digitize.models import InputKind, SourceFile
+    from digitize.page import codes, ingest, pdf, preprocess
+    from digitize.page.tesseract import ocr
+    from digitize.pipeline import page as pipeline
+    from digitize.text import correct
 
     correct.lexicon()  # loaded once per worker in the product: not a per-page cost
     st = Stages()

@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digitize.correct import is_syllable_shape, syllables_of  # noqa: E402
-from digitize.vntext import new_tone_style  # noqa: E402
+from digitize.text.correct import is_syllable_shape, syllables_of  # noqa: E402
+from digitize.text.vntext import new_tone_style  # noqa: E402
 
 OUT = ROOT / "digitize" / "data" / "lexicon.tsv.gz"
 HUNSPELL = Path("/usr/share/hunspell/vi_VN.dic")

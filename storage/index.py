@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digitize.errors import NotFoundError, StorageError
 from digitize.models import Document, Metadata, PageResult, from_dict, to_dict
-from digitize.search import search_columns
+from storage.folding import search_columns
 
 meta = sa.MetaData()
 

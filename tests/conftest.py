@@ -132,7 +132,7 @@ def ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def
 @pytest.fixture(scope="module")
 def signer(ca):  # type: ignore[no-untyped-def]
     """The copy signer loaded from the test agency's PKCS#12."""
-    from digitize import sign
+    from digitize.handoff import sign
     from tests.test_sign import PASSWORD
 
     return sign.load_pkcs12(ca.p12, PASSWORD)

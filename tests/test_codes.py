@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from digitize.codes import code_regions, read_codes
 from digitize.models import Code
+from digitize.page.codes import code_regions, read_codes
 from tests.gen import gen_sheets as G
 from tests.gen import pages as P
 

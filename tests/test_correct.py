@@ -1,4 +1,4 @@
-"""Post-OCR syllable correction (digitize.correct): made-up words, no corpus."""
+"""Post-OCR syllable correction (digitize.text.correct): made-up words, no corpus."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from importlib import resources
 
 import pytest
 
-from digitize import correct as C
 from digitize.models import Word
-from digitize.ocr import words_to_text
+from digitize.page.tesseract.ocr import words_to_text
+from digitize.text import correct as C
 
 
 def _line(text: str, conf: float = 80.0, line: int = 1) -> list[Word]:

@@ -162,7 +162,7 @@ class Cluster:
         return Settings(**values)
 
     def open(self) -> Any:
-        from digitize import distributed
+        from workers import cluster as distributed
 
         return distributed.connect(self.settings())
 
@@ -205,8 +205,8 @@ def check_final(cl: Cluster, expected: list[dict[str, Any]], monkeypatch: pytest
     """Same records as embedded, every page, no duplicates, no orphaned objects, nothing failed."""
     from rq.registry import FailedJobRegistry
 
-    from digitize import distributed
     from storage import layout
+    from workers import cluster as distributed
 
     cl.apply(monkeypatch)
     got = export(cl.tmp, [])
@@ -259,8 +259,8 @@ def test_two_workers_give_the_embedded_records_and_a_failing_job_does_not_stop_t
     from rq.job import Job
     from rq.registry import FailedJobRegistry
 
-    from digitize import distributed
     from storage import layout
+    from workers import cluster as distributed
 
     expected = embedded_records(small_batch, tmp_path, monkeypatch)
     assert {r["source"] for r in expected} == {"box/two_docs.pdf", "000.00.13.H56-210615-0001.jpg", "single-00.png"}
@@ -375,7 +375,7 @@ def test_a_page_whose_worker_always_dies_fails_alone(cluster: Cluster, big_batch
     then completes it."""
     from rq.registry import FailedJobRegistry
 
-    from digitize import distributed
+    from workers import cluster as distributed
 
     expected = embedded_records(big_batch, tmp_path, monkeypatch)
     cluster.env["DIGITIZE_JOB_RETRIES"] = "0"
@@ -399,7 +399,7 @@ def test_a_page_whose_worker_always_dies_fails_alone(cluster: Cluster, big_batch
 
 
 def distributed_pending(c: Any) -> int:
-    from digitize import distributed
+    from workers import cluster as distributed
 
     return distributed.pending_jobs(c.redis, distributed.QUEUES)
 
@@ -461,8 +461,8 @@ def test_redis_restart_then_reconcile(tmp_path: Path, s3_server: S3Endpoint, pos
 
 _PDF_SHA = """
 import hashlib, numpy as np
-from digitize.pdf import merge_pages, page_pdf
-from digitize.ocr import ocr_page
+from digitize.page.pdf import merge_pages, page_pdf
+from digitize.page.tesseract.ocr import ocr_page
 img = np.full((400, 300), 255, np.uint8); img[100:110, 50:250] = 0
 text = ocr_page(img, dpi=100, lang="vie", timeout=60).text_pdf
 print(hashlib.sha256(merge_pages([page_pdf(img, is_color=False, dpi=100, text_pdf=text)], title="t")).hexdigest())
@@ -473,7 +473,7 @@ def test_document_pdfs_are_reproducible_across_processes() -> None:
     """Same page, same bytes in every process (overlay names and the ICC header are not random)."""
     from PIL import ImageCms
 
-    from digitize.pdf import srgb_icc
+    from digitize.page.pdf import srgb_icc
 
     assert ImageCms.getProfileName(ImageCms.ImageCmsProfile(io.BytesIO(srgb_icc()))).strip()
     shas = {subprocess.run([sys.executable, "-c", _PDF_SHA], capture_output=True, text=True, check=True,
@@ -489,7 +489,7 @@ def test_a_job_longer_than_the_stale_bound_keeps_its_heartbeat(redis_server: str
     from rq import Queue
     from rq.job import Job
 
-    from digitize.distributed import QUEUES, REAPER_LOCK, reap_abandoned
+    from workers.cluster import QUEUES, REAPER_LOCK, reap_abandoned
 
     conn = redis.Redis.from_url(redis_server)
     conn.flushdb()

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digitize import dossier_code as dc
 from digitize.errors import DossierCodeError
+from digitize.text import dossier_code as dc
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tesseract in-process (digitize.engine) against the tesseract command it replaces."""
+"""Tesseract in-process (digitize.page.tesseract.engine) against the tesseract command it replaces."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from digitize.errors import OcrError
 from tests.gen import pages as g
 
-engine_mod = pytest.importorskip("digitize.engine")
+engine_mod = pytest.importorskip("digitize.page.tesseract.engine")
 if engine_mod.engine("vie") is None:
     pytest.skip("libtesseract cannot be loaded in-process here", allow_module_level=True)
 
@@ -28,7 +28,7 @@ def lines() -> np.ndarray:
 def test_in_process_reading_is_the_commands(lines: np.ndarray) -> None:
     import pikepdf
 
-    from digitize.ocr import parse_tsv, run_tesseract, run_tesseract_cli
+    from digitize.page.tesseract.ocr import parse_tsv, run_tesseract, run_tesseract_cli
 
     tsv, pdf = run_tesseract(lines, dpi=200, text_pdf=True)
     tsv_cli, pdf_cli = run_tesseract_cli(lines, dpi=200, text_pdf=True)
@@ -72,8 +72,8 @@ def test_missing_language_data_is_a_clear_error() -> None:
 def test_the_command_is_used_when_the_library_is_not(lines: np.ndarray) -> None:
     code = (
         "import sys, numpy as np\n"
-        "from digitize.engine import engine\n"
-        "from digitize.ocr import run_tesseract\n"
+        "from digitize.page.tesseract.engine import engine\n"
+        "from digitize.page.tesseract.ocr import run_tesseract\n"
         "assert engine('vie') is None\n"
         "img = np.load(sys.argv[1])\n"
         "tsv, _ = run_tesseract(img, dpi=200)\n"
@@ -98,7 +98,7 @@ def test_leptonica_messages_go_to_the_debug_log(caplog: pytest.LogCaptureFixture
     lept = ctypes.CDLL(ctypes.util.find_library("lept") or "liblept.so.5")
     lept.boxCreate.restype = ctypes.c_void_p
     lept.boxCreate.argtypes = [ctypes.c_int] * 4
-    with caplog.at_level(logging.DEBUG, logger="digitize.engine"):
+    with caplog.at_level(logging.DEBUG, logger="digitize.page.tesseract.engine"):
         assert not lept.boxCreate(-5, -5, 0, 0)  # leptonica refuses it and says so
     assert any("boxCreate" in r.getMessage() for r in caplog.records)
     assert "boxCreate" not in capfd.readouterr().err

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from digitize.extract import build_lines, extract_metadata, official_metadata, signer_region
+from digitize.document.extract import build_lines, extract_metadata, official_metadata, signer_region
 from digitize.models import PageResult, Word
-from digitize.vntext import fold
+from digitize.text.vntext import fold
 
 W, H = 2480, 3508
 TODAY = dt.date(2025, 6, 1)
@@ -415,7 +415,7 @@ def test_personal_id_is_not_logged(caplog):
 def test_rendered_and_ocred_page(kind):
     import numpy as np
 
-    from digitize.ocr import ocr_page
+    from digitize.page.tesseract.ocr import ocr_page
     from tests.gen.documents import DocSpec, cong_van, render
 
     spec = DocSpec() if kind == "decision" else cong_van()
@@ -436,7 +436,7 @@ def test_rendered_and_ocred_page(kind):
 
 
 def test_places_named_in_the_summary_are_respelled():
-    from digitize.extract import respell_places
+    from digitize.document.extract import respell_places
 
     assert respell_places("cung cấp thông tin thửa đất tại thị trân Đồng Hưng") == (
         "cung cấp thông tin thửa đất tại thị trấn Đông Hưng")

@@ -1,6 +1,6 @@
 """Administrative-unit names: exact, respelled, ambiguous, unknown."""
 
-from digitize.gazetteer import lookup
+from digitize.text.gazetteer import lookup
 
 
 def test_exact_names_of_each_level():

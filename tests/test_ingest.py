@@ -19,8 +19,8 @@ from digitize.errors import (
     ImageTooLargeError,
     UnsupportedTypeError,
 )
-from digitize.ingest import detect_kind, discover, inspect, load_page
 from digitize.models import InputKind
+from digitize.page.ingest import detect_kind, discover, inspect, load_page
 
 LIMITS = {"max_pixels": 200_000_000, "max_pages": 5000, "render_dpi": 300}
 
@@ -156,7 +156,7 @@ def test_discover_is_recursive_sorted_and_relative(tmp_path: Path) -> None:
 
 def test_shipped_samples_are_all_readable_scans():
     """The demo (`scripts/bootstrap.sh demo`) runs on samples/: every file there must be a scan it can read."""
-    from digitize.ingest import inspect
+    from digitize.page.ingest import inspect
 
     root = Path(__file__).resolve().parent.parent / "samples"
     files = sorted(p for p in root.rglob("*") if p.is_file())

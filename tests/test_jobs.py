@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from digitize.config import load_settings
-from digitize.distributed import Cluster
 from digitize.errors import StorageError
 from storage import layout
 from storage.index import Index
 from storage.objects import LocalObjectStore
+from workers.cluster import Cluster
 
 
 class OutageOnce(LocalObjectStore):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from digitize import manual
 from digitize.errors import DossierCodeError, NotFoundError
+from digitize.handoff import manual
 from digitize.models import Document, Field, Metadata
-from digitize.pipeline import document_id
+from digitize.pipeline.page import document_id
 from storage.index import Index
 
 SHA = "ab" * 32

@@ -11,8 +11,8 @@ import pikepdf
 import pypdfium2
 import pytest
 
-from digitize.ocr import ocr_page
-from digitize.pdf import encode_image, merge_pages, page_pdf
+from digitize.page.pdf import encode_image, merge_pages, page_pdf
+from digitize.page.tesseract.ocr import ocr_page
 from tests.gen.documents import DocSpec, render
 
 DPI = 200

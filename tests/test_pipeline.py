@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import digitize.preprocess as P
-from digitize.ingest import inspect
-from digitize.pipeline import PageTask, process_page
+import digitize.page.preprocess as P
+from digitize.page.ingest import inspect
+from digitize.pipeline.page import PageTask, process_page
 from tests.gen.documents import DocSpec, render, save_pdf
 
 DPI = 200

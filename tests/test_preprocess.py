@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitize.errors import PageError
-from digitize.preprocess import Prepared, dropout_gray, preprocess
+from digitize.page.preprocess import Prepared, dropout_gray, preprocess
 from tests.gen import pages as g
 
 A4_RATIO = 297 / 210
@@ -192,7 +192,7 @@ def test_prepared_is_frozen(page: np.ndarray) -> None:
 
 
 def test_table_rules_and_frames_are_found_and_text_is_not(page: np.ndarray) -> None:
-    from digitize.preprocess import remove_rules, rule_mask
+    from digitize.page.preprocess import remove_rules, rule_mask
 
     assert not rule_mask(page, 300).any()  # plain text has no rules
     framed = g.frame_and_table(page)
@@ -210,7 +210,7 @@ def test_table_rules_and_frames_are_found_and_text_is_not(page: np.ndarray) -> N
 
 def test_tesseract_reads_a_ruled_table_after_rule_removal(page: np.ndarray) -> None:
     pytesseract = pytest.importorskip("pytesseract")
-    from digitize.preprocess import remove_rules
+    from digitize.page.preprocess import remove_rules
 
     framed = g.skew(g.frame_and_table(page), 1.5)
     p = preprocess(framed, dpi=300, rules=True)
@@ -226,7 +226,7 @@ def test_tesseract_reads_a_ruled_table_after_rule_removal(page: np.ndarray) -> N
 
 
 def test_histogram_percentiles_are_numpys() -> None:
-    from digitize.orient import hist_percentiles, histogram
+    from digitize.page.orient import hist_percentiles, histogram
 
     rng = np.random.default_rng(0)
     for shape in ((1, 1), (3, 7), (50, 40), (400, 300)):
@@ -237,7 +237,7 @@ def test_histogram_percentiles_are_numpys() -> None:
 
 
 def test_area_factor_snaps_only_integer_reductions() -> None:
-    from digitize.preprocess import _area_factor
+    from digitize.page.preprocess import _area_factor
 
     assert _area_factor(100 / 299.99999999999994) == 1 / 3
     assert _area_factor(150 / 300.00000000000006) == 0.5
@@ -277,7 +277,7 @@ def test_clean_for_ocr_is_the_plain_computation(page: np.ndarray, dpi: int, fade
     """Histogram percentiles, the stretch after the median, the quick ink check: the same image and figure."""
     import cv2
 
-    from digitize.preprocess import clean_for_ocr
+    from digitize.page.preprocess import clean_for_ocr
 
     def magnitude(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         exact = np.hypot(x.astype(np.float64), y.astype(np.float64)).astype(np.float32)
@@ -304,8 +304,8 @@ def test_clean_for_ocr_is_the_plain_computation(page: np.ndarray, dpi: int, fade
 def test_colour_warp_through_four_channels_is_exact(page: np.ndarray, photo: bool) -> None:
     import cv2
 
-    from digitize.orient import Geometry
-    from digitize.preprocess import _warp
+    from digitize.page.orient import Geometry
+    from digitize.page.preprocess import _warp
 
     colour = g.red_seal(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), center=(1700, 1300))
     m = np.vstack([cv2.getRotationMatrix2D((400, 560), 2.3, 1.0), [0, 0, 1]])
@@ -324,7 +324,7 @@ def test_colour_warp_through_four_channels_is_exact(page: np.ndarray, photo: boo
 def test_sheet_hull_from_its_outline_is_the_hull_of_its_pixels() -> None:
     import cv2
 
-    from digitize.orient import _hull
+    from digitize.page.orient import _hull
 
     rng = np.random.default_rng(3)
     mask = np.zeros((300, 220), np.uint8)
@@ -342,7 +342,7 @@ def test_sheet_hull_from_its_outline_is_the_hull_of_its_pixels() -> None:
 def test_labelling_falls_back_to_32_bit_labels() -> None:
     import cv2
 
-    from digitize.orient import _components_with_stats, _labels_and_areas
+    from digitize.page.orient import _components_with_stats, _labels_and_areas
 
     many = np.zeros((600, 600), np.uint8)
     many[::2, ::2] = 255  # 90,000 separate pixels: more labels than 16 bits hold
@@ -360,7 +360,7 @@ def test_labelling_falls_back_to_32_bit_labels() -> None:
 def test_light_edge_shortcut_agrees_with_the_full_blur() -> None:
     import cv2
 
-    from digitize.orient import _edge_stays_light
+    from digitize.page.orient import _edge_stays_light
 
     rng = np.random.default_rng(5)
     seen = set()
@@ -384,7 +384,7 @@ def test_light_edge_shortcut_agrees_with_the_full_blur() -> None:
 def test_line_direction_counts_on_the_text_block_only() -> None:
     import cv2
 
-    from digitize.orient import _lines_vertical
+    from digitize.page.orient import _lines_vertical
 
     def reference(glyphs: np.ndarray, mm: float) -> bool | None:
         k = max(2, int(round(mm)))
@@ -408,7 +408,7 @@ def test_line_direction_counts_on_the_text_block_only() -> None:
 def test_known_line_direction_gives_the_searched_result(page: np.ndarray) -> None:
     import cv2
 
-    from digitize.orient import _orientation_and_skew
+    from digitize.page.orient import _orientation_and_skew
 
     small = cv2.resize(g.skew(page, 3.1), None, fx=1 / 3, fy=1 / 3, interpolation=cv2.INTER_AREA)
     for img in (small, np.ascontiguousarray(np.rot90(small))):
@@ -420,7 +420,7 @@ def test_known_line_direction_gives_the_searched_result(page: np.ndarray) -> Non
 
 
 def test_fine_scan_of_normal_print_is_read_at_ocr_dpi_and_stored_at_its_own() -> None:
-    from digitize.preprocess import OCR_DPI
+    from digitize.page.preprocess import OCR_DPI
 
     p = preprocess(g.gaussian_noise(g.render_page(300, pt=13.0), 4), dpi=300)
     assert p.dpi == pytest.approx(OCR_DPI, rel=0.01)
@@ -435,7 +435,7 @@ def test_fine_scan_of_normal_print_is_read_at_ocr_dpi_and_stored_at_its_own() ->
 
 
 def test_ocr_resolution_follows_letter_size() -> None:
-    from digitize.preprocess import LETTER_PX, OCR_DPI, ocr_resolution
+    from digitize.page.preprocess import LETTER_PX, OCR_DPI, ocr_resolution
 
     assert ocr_resolution(300, 0.0) == 300  # letters not measured: keep the scan's resolution
     assert ocr_resolution(200, 3.0) == 200  # never upscale here, never below the scan

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from digitize import publish, sign
 from digitize.errors import ConfigError, DossierCodeError, NotFoundError, PublishError
+from digitize.handoff import publish, sign
 from digitize.models import Document
 from storage import access
 from storage.index import MIGRATIONS, Index

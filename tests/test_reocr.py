@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from digitize.document.reocr import black_ink, make_reocr, page_image, region_words
 from digitize.models import PageResult
-from digitize.pdf import page_pdf
-from digitize.reocr import black_ink, make_reocr, page_image, region_words
+from digitize.page.pdf import page_pdf
 from tests.gen import pages as P
 from tests.gen.documents import DocSpec, render
 

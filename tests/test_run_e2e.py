@@ -157,7 +157,7 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
 
 _CRASH_HOOK = """
 import os, signal
-import digitize.pipeline as pipeline
+import digitize.pipeline.page as pipeline
 
 _real = pipeline.process_page
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from digitize.document.segment import segment
 from digitize.models import Code, PageKind, PageResult, Quality, Word
-from digitize.segment import segment
 from tests.gen import gen_sheets as G
 
 A = "000.00.16.H56-200912-0098"
@@ -200,7 +200,7 @@ def test_title_block_is_searched_in_the_top_of_the_page_when_word_boxes_are_know
 def test_rendered_batch_with_rotated_pages_splits_exactly() -> None:
     """Render a batch, damage it (skew, noise, faded toner, pages upside down), read the codes from the
     images with read_codes, and segment: every page must land where it belongs."""
-    from digitize.codes import read_codes
+    from digitize.page.codes import read_codes
 
     dpi = 150
     batch = [  # (sheet, rotation applied by the scanner)

@@ -10,10 +10,10 @@ import numpy as np
 import pikepdf
 import pytest
 
-from digitize.codes import read_codes
 from digitize.errors import DossierCodeError
 from digitize.models import Code
-from digitize.separator import write_sheets
+from digitize.page.codes import read_codes
+from digitize.page.separator import write_sheets
 from tests.gen import pages as P
 
 CODES = ["000.00.13.H56-210615-0001", "38.98.H29-210519-0013", "H26.107.01-260203-010023"]
@@ -51,8 +51,8 @@ def test_sheets_read_back_after_print_and_scan(tmp_path: Path, dpi: int) -> None
 def test_sheet_prints_title_and_code_legibly(tmp_path: Path) -> None:
     import pytesseract
 
-    from digitize.dossier_code import find_in_text
-    from digitize.vntext import fold
+    from digitize.text.dossier_code import find_in_text
+    from digitize.text.vntext import fold
 
     out = tmp_path / "s.pdf"
     write_sheets(CODES[2:], out)

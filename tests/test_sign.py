@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from digitize import sign
 from digitize.config import Settings
 from digitize.errors import IntegrityError, SigningError
+from digitize.handoff import sign
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
@@ -89,7 +89,7 @@ def make_ca(folder: Path, *, org: str | None = AGENCY, password: str | None = PA
 
 
 def two_page_pdf() -> bytes:
-    from digitize.pdf import merge_pages
+    from digitize.page.pdf import merge_pages
 
     return merge_pages([render_pdf(["QUYẾT ĐỊNH", "Về việc cấp phép xây dựng"]), render_pdf(["Trang 2"])])
 

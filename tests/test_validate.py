@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digitize import doctypes
-from digitize.models import Field, Metadata
-from digitize.validate import (
+from digitize.document.validate import (
     check_number_type,
     contains_personal_id,
     date_issues,
@@ -20,7 +18,9 @@ from digitize.validate import (
     parse_vn_date,
     review,
 )
-from digitize.vntext import fold
+from digitize.models import Field, Metadata
+from digitize.text import doctypes
+from digitize.text.vntext import fold
 
 QD = doctypes.by_name("Quyết định")
 TB = doctypes.by_name("Thông báo")

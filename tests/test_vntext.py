@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digitize.vntext import (
+from digitize.text.vntext import (
     canonical,
     capitalize_first,
     fold,

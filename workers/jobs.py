@@ -15,7 +15,9 @@ import logging
 import os
 from typing import Any
 
-from digitize.distributed import (
+from digitize.errors import InputError, NotFoundError
+from digitize.logs import job_context
+from workers.cluster import (
     Cluster,
     cleanup_intermediates,
     connect,
@@ -34,8 +36,6 @@ from digitize.distributed import (
     submit_pages,
     write_file_record,
 )
-from digitize.errors import InputError, NotFoundError
-from digitize.logs import job_context
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _file_row(c: Cluster, sha256: str) -> dict[str, Any]:
 
 def ingest(sha256: str) -> dict[str, Any]:
     """Check a queued file's original, count its pages and queue a job per page not done yet."""
-    from digitize.ingest import inspect
+    from digitize.page.ingest import inspect
 
     with job_context(_job_id(f"ingest-{sha256[:16]}")):
         c = cluster()
@@ -121,8 +121,8 @@ def ingest(sha256: str) -> dict[str, Any]:
 def ocr_page(sha256: str, page: int) -> dict[str, Any]:
     """Process one page (preprocess, codes, OCR, searchable page), save it by key, and queue the
     file's finish job when this was its last page."""
-    from digitize.pagestore import load_stored_page, save_page
-    from digitize.pipeline import PageTask, process_page
+    from digitize.pipeline.page import PageTask, process_page
+    from digitize.pipeline.pagestore import load_stored_page, save_page
 
     with job_context(_job_id(f"page-{sha256[:16]}-{page:04d}")):
         c = cluster()
@@ -148,9 +148,9 @@ def ocr_page(sha256: str, page: int) -> dict[str, Any]:
 def finish(sha256: str) -> dict[str, Any]:
     """Segment, extract, store and index a file's documents once all its pages are done; then write
     the file record and delete the page intermediates (kept while a page failed, for the retry)."""
-    from digitize.finish import finish_file
-    from digitize.pagestore import load_stored_page
-    from digitize.pipeline import failed_page
+    from digitize.pipeline.file import finish_file
+    from digitize.pipeline.page import failed_page
+    from digitize.pipeline.pagestore import load_stored_page
 
     with job_context(_job_id(f"finish-{sha256[:16]}")):
         c = cluster()
@@ -194,7 +194,7 @@ def page_failed(job: Any, connection: Any, exc_type: Any = None, exc_value: Any 
     registry), record the page as failed — as the embedded driver does with a page that crashed its
     worker twice — so that its file is still finished, with the failure among its review reasons;
     ``retry-failed`` processes the page again later. Never raises."""
-    from digitize.pipeline import failed_page
+    from digitize.pipeline.page import failed_page
 
     if job.retries_left:
         return  # a retry follows

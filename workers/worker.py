@@ -25,14 +25,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from digitize.config import Settings
-from digitize.distributed import QUEUES, Cluster, connect, pending_jobs, reap_abandoned
 from digitize.errors import ConfigError
+from workers.cluster import QUEUES, Cluster, connect, pending_jobs, reap_abandoned
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ("img2pdf", "pikepdf", "pytesseract", "zxingcpp", "digitize.codes", "digitize.extract", "digitize.finish",
-           "digitize.ingest", "digitize.ocr", "digitize.pdf", "digitize.preprocess", "digitize.reocr",
-           "digitize.segment")
+PRELOAD = ("img2pdf", "pikepdf", "pytesseract", "zxingcpp", "digitize.page.codes", "digitize.page.ingest",
+           "digitize.page.pdf", "digitize.page.preprocess", "digitize.page.tesseract.ocr",
+           "digitize.document.extract", "digitize.document.reocr", "digitize.document.segment",
+           "digitize.pipeline.file")
 
 
 def _prepare_process() -> None:
@@ -44,7 +45,8 @@ def _prepare_process() -> None:
     # and loaded the OCR lexicon and the gazetteer itself would pay for it on every page.
     for name in PRELOAD:
         importlib.import_module(name)
-    from digitize import correct, gazetteer, pdf
+    from digitize.page import pdf
+    from digitize.text import correct, gazetteer
 
     correct.lexicon()
     gazetteer.lookup("Hà Nội", "thành phố")

@@ -37,7 +37,7 @@ def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: En
     ``keys`` is the database holding API keys, the audit log and import jobs (default: the index's).
     ``on_import(sha256, filename) -> job id`` starts processing of an uploaded file; without it the
     file stays queued. ``queue_depth()`` feeds the ``digitize_queue_depth`` metric. ``signer``
-    (``digitize.sign.CopySigner``) signs each reviewed document's copy the first time it is downloaded
+    (``digitize.handoff.sign.CopySigner``) signs each reviewed document's copy the first time it is downloaded
     or packaged; without one, copies are served unsigned and marked ``signed: false``.
     """
     app = FastAPI(title="digitize portal API", version="1", description=(

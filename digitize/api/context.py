@@ -28,7 +28,7 @@ class ApiContext:
     presign_ttl: dt.timedelta
     official: Callable[..., dict[str, Any]]
     metrics: Any
-    signer: Any = None  # digitize.sign.CopySigner: copies are signed as they leave; None = unsigned
+    signer: Any = None  # digitize.handoff.sign.CopySigner: copies are signed as they leave; None = unsigned
 
 
 async def ctx(request: Request) -> ApiContext:

@@ -1,6 +1,6 @@
 """Official metadata names (Circular 02/2019/TT-BNV / the portal's data warehouse) for a document.
 
-``digitize.extract.official_metadata`` is the product's mapping; until it exists this module's
+``digitize.document.extract.official_metadata`` is the product's mapping; until it exists this module's
 :func:`official_metadata` (same signature) stands in. :func:`mapper` picks whichever is present.
 """
 
@@ -47,9 +47,9 @@ def official_metadata(metadata: Metadata, *, page_amount: int, dossier_id: str |
 
 
 def mapper() -> Callable[..., dict[str, Any]]:
-    """``digitize.extract.official_metadata`` when that module exists, else this module's function."""
-    if importlib.util.find_spec("digitize.extract") is not None:
-        extract = importlib.import_module("digitize.extract")
+    """``digitize.document.extract.official_metadata`` when that module exists, else this module's function."""
+    if importlib.util.find_spec("digitize.document.extract") is not None:
+        extract = importlib.import_module("digitize.document.extract")
         fn = getattr(extract, "official_metadata", None)
         if fn is not None:
             return fn

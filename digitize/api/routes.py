@@ -29,7 +29,6 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from digitize.api import schemas, validate
 from digitize.api.auth import audit, require
 from digitize.api.context import ApiContext, ctx
-from digitize.api.package import stream_package
 from digitize.api.search import SearchQuery, search
 from digitize.errors import (
     DigitizeError,
@@ -41,9 +40,10 @@ from digitize.errors import (
     StorageError,
     UnsupportedTypeError,
 )
+from digitize.handoff.package import stream_package
+from digitize.handoff.sign import VIETNAM, ensure_signed, served_copy
 from digitize.models import Document
 from digitize.models import Field as MetaField
-from digitize.sign import VIETNAM, ensure_signed, served_copy
 from storage import access, layout
 from storage.access import ApiKey, Signature
 from storage.index import documents, history, row_to_document
@@ -315,7 +315,7 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
 
 def _store_upload(c: ApiContext, upload: UploadFile, filename: str, who: str) -> dict[str, Any]:
     """Hash the upload, check its type, store the original and record the file and its job."""
-    from digitize.ingest import detect_kind  # numpy comes with it: only load it when a file arrives
+    from digitize.page.ingest import detect_kind  # numpy comes with it: only load it when a file arrives
 
     src = upload.file
     src.seek(0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from digitize.models import Document
-from digitize.search import fold, lower, tokens
+from storage.folding import fold, lower, tokens
 from storage.index import Index, documents, row_to_document
 
 MAX_TOKENS = 12

@@ -31,7 +31,7 @@ def import_hooks(settings: Settings, index: Index, store: ObjectStore
     measured; without it, (None, None). Redis must answer when the API starts."""
     if not settings.api_queue:
         return None, None
-    from digitize import distributed
+    from workers import cluster as distributed
 
     redis = distributed.redis_client(settings)
     try:
@@ -59,7 +59,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from digitize.api.app import create_app
-    from digitize.sign import load_signer
+    from digitize.handoff.sign import load_signer
     from storage.index import engine_url_safe
 
     signer = load_signer(settings)  # before opening anything: a wrong certificate stops here

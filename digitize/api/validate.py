@@ -27,8 +27,8 @@ class InvalidIdError(InputError):
 
 @functools.cache
 def _code_checker() -> Callable[[str], bool]:
-    if importlib.util.find_spec("digitize.dossier_code") is not None:
-        fn = getattr(importlib.import_module("digitize.dossier_code"), "is_valid", None)
+    if importlib.util.find_spec("digitize.text.dossier_code") is not None:
+        fn = getattr(importlib.import_module("digitize.text.dossier_code"), "is_valid", None)
         if fn is not None:
             return fn
     return lambda code: True

@@ -17,7 +17,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from digitize.models import Code, PageResult, Quality
-from digitize.separator import INSTRUCTIONS, SUBTITLE, TITLE, render_sheet
+from digitize.page.separator import INSTRUCTIONS, SUBTITLE, TITLE, render_sheet
 from tests.gen import pages as P
 from tests.gen.documents import font
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from digitize import dossier_code
 from digitize.models import DocumentPlan, PageKind, PageResult
-from digitize.vntext import fold
+from digitize.text import dossier_code
+from digitize.text.vntext import fold
 
 log = logging.getLogger(__name__)
 

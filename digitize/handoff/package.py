@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from digitize.errors import IntegrityError
+from digitize.handoff.sign import VIETNAM
 from digitize.models import Document
-from digitize.sign import VIETNAM
 from storage.access import Signature
 from storage.objects import ObjectStore
 

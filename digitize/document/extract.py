@@ -10,7 +10,7 @@ vertical position, columns by horizontal gaps and the national title's left edge
 field where the layout puts it. Certificates, permits and civil-status extracts follow their own
 forms and are read the same way ("Số:" under the heading, the date above the signer).
 
-A field that cannot be read is None with a reason; :mod:`digitize.validate` checks the values and
+A field that cannot be read is None with a reason; :mod:`digitize.document.validate` checks the values and
 turns doubts into review reasons.
 """
 
@@ -23,10 +23,11 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from digitize import doctypes, validate
-from digitize.doctypes import DocType
+from digitize.document import validate
 from digitize.models import Field, Metadata, PageResult, Word
-from digitize.vntext import (
+from digitize.text import doctypes
+from digitize.text.doctypes import DocType
+from digitize.text.vntext import (
     canonical,
     capitalize_first,
     collapse,
@@ -693,7 +694,7 @@ def _best_spelling(name: str, known: Sequence[str]) -> str:
 
     from rapidfuzz.distance import Levenshtein
 
-    from digitize.vntext import diacritic_count
+    from digitize.text.vntext import diacritic_count
 
     key = fold(name).replace(" ", "")
     votes: Counter[str] = Counter()
@@ -1090,7 +1091,7 @@ def respell_places(text: str) -> str:
     """Respell the administrative units a sentence names ("tại thị trân Đồng Hưng" -> "tại thị trấn
     Đông Hưng") when the unit word and the name, read without diacritics, match exactly one unit of
     that type. Anything else is left as read."""
-    from digitize import gazetteer
+    from digitize.text import gazetteer
 
     tokens = text.split(" ")
     out: list[str] = []
@@ -1134,7 +1135,7 @@ def check_issuer_locality(issuer: _Found) -> _Found:
     """Check the issuer's locality against the list of administrative units: a name that OCR spelled
     wrongly but whose letters match exactly one unit of that type is respelled ("huyện Đồng Hưng" ->
     "huyện Đông Hưng"); a name that matches no unit at all is kept, doubtful, with a reason."""
-    from digitize import gazetteer
+    from digitize.text import gazetteer
 
     if not issuer.value:
         return issuer

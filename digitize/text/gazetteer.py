@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from digitize.vntext import canonical, fold
+from digitize.text.vntext import canonical, fold
 
 Status = Literal["exact", "corrected", "ambiguous", "unknown"]
 

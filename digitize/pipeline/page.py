@@ -57,11 +57,11 @@ def process_page(task: PageTask) -> PageOutcome:
 
 
 def _process_page(task: PageTask) -> PageOutcome:
-    from digitize.codes import read_codes
-    from digitize.ingest import load_page
-    from digitize.ocr import ocr_page
-    from digitize.pdf import page_pdf
-    from digitize.preprocess import preprocess
+    from digitize.page.codes import read_codes
+    from digitize.page.ingest import load_page
+    from digitize.page.pdf import page_pdf
+    from digitize.page.preprocess import preprocess
+    from digitize.page.tesseract.ocr import ocr_page
 
     loaded = load_page(Path(task.path), task.kind, task.page, render_dpi=task.render_dpi,
                        max_pixels=task.max_pixels)
@@ -89,8 +89,8 @@ def _process_page(task: PageTask) -> PageOutcome:
 
 
 def plan_file(src: SourceFile, results: Sequence[PageResult]):  # type: ignore[no-untyped-def]
-    """Cut a file's pages into dossiers and documents (see digitize.segment)."""
-    from digitize.segment import segment
+    """Cut a file's pages into dossiers and documents (see digitize.document.segment)."""
+    from digitize.document.segment import segment
 
     return segment(list(results), filename=Path(src.source).name)
 
@@ -105,8 +105,8 @@ def make_document(src: SourceFile, plan: DocumentPlan, results: Sequence[PageRes
                   reocr: Callable[[int, tuple[int, int, int, int]], Sequence[Word]] | None = None) -> Document:
     """Extract metadata and assemble the Document for one planned document (no storage).
 
-    ``reocr(page, box)``, when given, reads a region of a page again (see :mod:`digitize.reocr`)."""
-    from digitize.extract import extract_metadata
+    ``reocr(page, box)``, when given, reads a region of a page again (see :mod:`digitize.document.reocr`)."""
+    from digitize.document.extract import extract_metadata
 
     by_page = {r.page: r for r in results}
     pages = [by_page[p] for p in plan.pages]

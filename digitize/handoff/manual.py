@@ -11,9 +11,9 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 
-from digitize.dossier_code import parse
 from digitize.errors import DigitizeError
 from digitize.models import Document, Metadata
+from digitize.text.dossier_code import parse
 from storage.index import Index
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _split_text(doc: Document) -> list[str] | None:
 def split(index: Index, doc_id: str, at_page: int, who: str) -> tuple[Document, Document]:
     """Split a document in two before ``at_page`` (a page number of the source file, in the document,
     not its first page). The first part keeps the id and metadata; the second gets a new id."""
-    from digitize.pipeline import document_id
+    from digitize.pipeline.page import document_id
 
     who = _who(who)
     doc = index.get_document(doc_id)

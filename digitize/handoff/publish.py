@@ -39,8 +39,8 @@ from typing import Any
 
 from digitize.config import Settings
 from digitize.errors import ConfigError, DigitizeError, NotFoundError, PublishError
+from digitize.handoff.sign import CopySigner, ensure_signed, served_copy, signature_in_force
 from digitize.models import Document
-from digitize.sign import CopySigner, ensure_signed, served_copy, signature_in_force
 from storage import access
 from storage.index import Index
 from storage.objects import ObjectStore
@@ -214,7 +214,7 @@ def _publish_error(message: str, attempts: int, status: int | None) -> PublishEr
 def select(index: Index, *, dossier: str | None = None, ready: bool = False) -> list[Document]:
     """The result documents of one dossier, or (``ready``) of every dossier. NotFoundError for an unknown
     dossier; DossierCodeError for something that is not a dossier code."""
-    from digitize.dossier_code import parse
+    from digitize.text.dossier_code import parse
 
     if (dossier is None) == (not ready):
         raise ConfigError("publish either one dossier (--dossier CODE) or everything ready (--ready)")
@@ -240,7 +240,7 @@ def _skip_reason(doc: Document) -> str | None:
 def package_bytes(doc: Document, store: ObjectStore, signatures: dict[str, access.Signature]) -> bytes:
     """The one-document package (zip) of ``doc`` as handed out; IntegrityError when the PDF is corrupt."""
     from digitize.api.official import mapper
-    from digitize.api.package import stream_package
+    from digitize.handoff.package import stream_package
 
     assert doc.dossier_id is not None
     return b"".join(stream_package(doc.dossier_id, [doc], store, mapper(), signatures))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from digitize.errors import DossierCodeError
-from digitize.vntext import fold
+from digitize.text.vntext import fold
 
 _LEGACY_AGENCY = r"(?:\d{2,3}\.){1,3}[A-Z]\d{2}"
 _EID = r"[A-Z]\d{2}(?:\.\d{1,3}){1,3}"

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digitize.errors import NotFoundError
-from digitize.export import export_record
+from digitize.handoff.export import export_record
 from digitize.models import Document, PageResult, SourceFile, to_dict
-from digitize.pdf import merge_pages
-from digitize.pipeline import make_document, plan_file
+from digitize.page.pdf import merge_pages
+from digitize.pipeline.page import make_document, plan_file
 from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore
@@ -36,7 +36,7 @@ class FinishOutcome:
 
 def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore) -> FinishOutcome:
     """Turn a file's page results into stored, indexed documents."""
-    from digitize.reocr import make_reocr
+    from digitize.document.reocr import make_reocr
 
     seg = plan_file(src, results)
     pdfs = PagePdfs(store, src.sha256)
@@ -116,7 +116,7 @@ def store_document(doc: Document, store: ObjectStore, pdfs: PagePdfs | None = No
 
 def document_metadata(doc: Document) -> dict:
     """The stored metadata.json: the export record, the official names, per-field confidences."""
-    from digitize.extract import official_metadata
+    from digitize.document.extract import official_metadata
 
     record = export_record(doc)
     record.pop("text", None)

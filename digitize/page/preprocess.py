@@ -22,7 +22,7 @@ import numpy as np
 
 from digitize.errors import PageError
 from digitize.models import Quality
-from digitize.orient import Geometry, find_geometry, hist_percentiles, histogram
+from digitize.page.orient import Geometry, find_geometry, hist_percentiles, histogram
 
 log = logging.getLogger(__name__)
 

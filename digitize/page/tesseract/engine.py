@@ -8,7 +8,7 @@ the same settings, so the words come out the same (tested against the command li
 
 The bindings are the handful of C API calls this needs (``capi.h``, stable since Tesseract 4). When the
 library cannot be loaded (another platform, no ``libtesseract.so.5``) :func:`engine` returns None and
-:mod:`digitize.ocr` runs the ``tesseract`` command instead.
+:mod:`digitize.page.tesseract.ocr` runs the ``tesseract`` command instead.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ MIN_INK = 0.0005  # less dark ink than this share of the region: nothing to read
 
 
 def page_image(pdf: bytes) -> np.ndarray:
-    """The page image a one-page PDF from :func:`digitize.pdf.page_pdf` carries (gray or BGR)."""
+    """The page image a one-page PDF from :func:`digitize.page.pdf.page_pdf` carries (gray or BGR)."""
     import pikepdf
     from pikepdf import PdfImage
 
@@ -59,7 +59,7 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
                  timeout: float = 60.0) -> tuple[Word, ...]:
     """OCR ``box`` (in page-result pixels; ``scale`` maps them to ``image`` pixels) as one text block and
     return its words in page-result coordinates."""
-    from digitize.ocr import parse_tsv, run_tesseract
+    from digitize.page.tesseract.ocr import parse_tsv, run_tesseract
 
     left, top, right, bottom = (round(v * scale) for v in box)
     h, w = image.shape[:2]
@@ -88,7 +88,7 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
 
 def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *, lang: str = "vie",
                timeout: float = 60.0) -> Callable[[int, Box], Sequence[Word]]:
-    """A ``reocr(page, box)`` callback for :func:`digitize.extract.extract_metadata` that reads the
+    """A ``reocr(page, box)`` callback for :func:`digitize.document.extract.extract_metadata` that reads the
     stored page PDFs through ``load_pdf(page_number)``. A page that cannot be read again gives no
     words (the first reading stands, with its review reason) and a warning in the log."""
     by_page = {p.page: p for p in pages}

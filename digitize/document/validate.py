@@ -11,9 +11,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from digitize.doctypes import DocType, abbreviations, by_abbreviation, repair_abbreviation
 from digitize.models import Field, Metadata
-from digitize.vntext import collapse, fold
+from digitize.text.doctypes import DocType, abbreviations, by_abbreviation, repair_abbreviation
+from digitize.text.vntext import collapse, fold
 
 EARLIEST_DATE = dt.date(1945, 9, 2)  # the state that issues these documents
 MIN_CONFIDENCE = 0.80  # a field read below this needs a clerk's look

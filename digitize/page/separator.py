@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from digitize.dossier_code import parse
 from digitize.errors import DigitizeError
+from digitize.text.dossier_code import parse
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digitize.vntext import fold
+from digitize.text.vntext import fold
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from importlib import resources
 from rapidfuzz.distance import Levenshtein
 
 from digitize.models import Word
-from digitize.vntext import fold, new_tone_style
+from digitize.text.vntext import fold, new_tone_style
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import json
 
 from digitize.errors import NotFoundError
 from digitize.models import PageResult, from_dict, to_dict
-from digitize.pipeline import PageOutcome
+from digitize.pipeline.page import PageOutcome
 from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore

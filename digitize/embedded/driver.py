@@ -20,12 +20,12 @@ from pathlib import Path
 
 from digitize.config import Settings
 from digitize.errors import DigitizeError, InputError
-from digitize.finish import finish_file
-from digitize.ingest import Candidate, discover, inspect
 from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
-from digitize.pagestore import load_stored_page, save_page
-from digitize.pipeline import PageOutcome, PageTask, failed_page, process_page
+from digitize.page.ingest import Candidate, discover, inspect
+from digitize.pipeline.file import finish_file
+from digitize.pipeline.page import PageOutcome, PageTask, failed_page, process_page
+from digitize.pipeline.pagestore import load_stored_page, save_page
 from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore
@@ -174,7 +174,7 @@ def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectSto
     import hashlib
 
     try:
-        from digitize.ingest import sha256_of
+        from digitize.page.ingest import sha256_of
 
         sha, size = sha256_of(cand.path)
         store.put_file(f"quarantine/{sha}/{cand.path.name}", cand.path)

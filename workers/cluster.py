@@ -34,8 +34,8 @@ import sqlalchemy as sa
 
 from digitize.config import Settings
 from digitize.errors import ConfigError, InputError, IntegrityError, NotFoundError, StorageError
-from digitize.ingest import discover, sha256_of
 from digitize.models import Document, InputKind, Metadata, SourceFile, from_dict
+from digitize.page.ingest import discover, sha256_of
 from storage import layout
 from storage.index import Index, files, pages
 from storage.objects import ObjectStore, sha256_file
@@ -330,7 +330,7 @@ class EnqueueReport:
 def enqueue_paths(paths: Sequence[Path], cluster: Cluster) -> EnqueueReport:
     """Store the originals of every file under ``paths`` and queue their ingest jobs."""
     from digitize.errors import EmptyFileError
-    from digitize.ingest import detect_kind
+    from digitize.page.ingest import detect_kind
 
     rep = EnqueueReport()
     seen: set[str] = set()

@@ -67,10 +67,10 @@ def run_tesseract(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int 
     """One tesseract reading of a uint8 image (gray or BGR): its TSV output and, with ``text_pdf``, its
     text-only PDF page (else empty bytes).
 
-    The reading runs in this process (:mod:`digitize.engine`) when libtesseract can be loaded, else
+    The reading runs in this process (:mod:`digitize.page.tesseract.engine`) when libtesseract can be loaded, else
     through the ``tesseract`` command. Failures become :class:`OcrError`.
     """
-    from digitize.engine import engine
+    from digitize.page.tesseract.engine import engine
 
     eng = engine(lang)
     if eng is not None:
@@ -84,7 +84,7 @@ def run_tesseract_cli(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: 
     import cv2
     import pytesseract
 
-    from digitize.engine import VARIABLES
+    from digitize.page.tesseract.engine import VARIABLES
 
     variables = " ".join(f"-c {k}={v}" for k, v in VARIABLES.items())
     dpi_i = max(70, round(dpi))
@@ -118,7 +118,7 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
              correct: bool = True) -> OcrOutput:
     """Run tesseract once on a page image (uint8 gray or BGR) and return words, text and text layer.
 
-    With ``correct`` (Vietnamese only) the words and the text go through :func:`digitize.correct.correct_words`
+    With ``correct`` (Vietnamese only) the words and the text go through :func:`digitize.text.correct.correct_words`
     (syllables that do not exist, diacritics the neighbours contradict, stray marks); the PDF text
     layer keeps Tesseract's own reading. The caller sets OMP_THREAD_LIMIT=1 in the worker's
     environment (one tesseract thread per page).
@@ -128,7 +128,7 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
     confs = [w.conf for w in words if w.conf >= 0]
     mean = sum(confs) / len(confs) if confs else 0.0
     if correct and lang.split("+")[0] == "vie":
-        from digitize.correct import correct_words
+        from digitize.text.correct import correct_words
 
         words = correct_words(words)
         text = words_to_text(words)

@@ -1,0 +1,1 @@
+"""The embedded driver (``digitize run``): one process tree, no services."""

@@ -1,0 +1,1 @@
+"""The pipeline shared by both drivers: a page's task, a file's finish, the stored page results."""

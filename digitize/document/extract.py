@@ -538,10 +538,14 @@ _ORG_HEADS = (
     "uy ban nhan dan", "ubnd", "hoi dong nhan dan", "hdnd", "phong", "so", "bo", "cuc", "chi cuc", "tong cuc",
     "ban", "trung tam", "van phong", "truong", "benh vien", "cong an", "bao hiem", "kho bac", "chi nhanh",
     "dang uy", "thanh tra", "toa an", "vien kiem sat", "doi", "hat", "tram", "ubmttq", "uy ban mat tran",
+    "hoi dong", "khoa", "vien", "hoc vien", "dai hoc", "bo phan", "chinh phu", "thu tuong", "tinh uy", "huyen uy",
+    "thanh uy", "dang bo", "chi bo", "doan thanh nien", "cong ty", "tong cong ty", "hop tac xa", "ngan hang",
+    "lien doan", "hoi lien hiep", "quoc hoi", "kiem toan", "thu vien", "bao tang",
 )
 _UNITS = ("tinh", "thanh pho", "huyen", "quan", "thi xa", "xa", "phuong", "thi tran")
 _EXPAND = {"ubnd": "Ủy ban nhân dân", "hdnd": "Hội đồng nhân dân", "tp": "thành phố", "tx": "thị xã",
-           "tt": "thị trấn"}
+           "tt": "thị trấn", "kcn": "khu công nghiệp", "kkt": "khu kinh tế", "ccn": "cụm công nghiệp"}
+_NOT_UNIT = {("quan", "ly"), ("xa", "hoi"), ("quan", "doi"), ("quan", "su"), ("tinh", "hinh")}  # quản lý, xã hội …
 
 
 def _starts_with(folded: str, heads: Sequence[str]) -> str | None:
@@ -570,6 +574,8 @@ def _org_case(text: str) -> str:
             continue
         two = fold(" ".join(words[i : i + 2]))
         unit = next((u for u in _UNITS if two == u or f == u), None) if out else None
+        if unit is not None and (f, fold(words[i + 1]) if i + 1 < len(words) else "") in _NOT_UNIT:
+            unit = None
         if unit is not None:
             n = len(unit.split())
             out.extend(x.lower() for x in words[i : i + n])
@@ -616,7 +622,15 @@ _AGENCIES = (
     "Sở Tư pháp", "Sở Xây dựng", "Sở Nội vụ", "Sở Tài chính", "Sở Lao động - Thương binh và Xã hội",
     "Sở Giao thông vận tải", "Sở Công Thương", "Sở Y tế", "Sở Giáo dục và Đào tạo",
     "Sở Nông nghiệp và Phát triển nông thôn", "Sở Nông nghiệp và Môi trường", "Sở Văn hóa, Thể thao và Du lịch",
-    "Sở Thông tin và Truyền thông", "Sở Khoa học và Công nghệ",
+    "Sở Thông tin và Truyền thông", "Sở Khoa học và Công nghệ", "Sở Văn hóa và Thể thao", "Sở Ngoại vụ",
+    "Văn phòng", "Ban Quản lý các khu công nghiệp", "Ban Quản lý khu công nghiệp", "Ban Quản lý khu kinh tế",
+    "Chính phủ", "Thủ tướng Chính phủ", "Văn phòng Chính phủ", "Thanh tra Chính phủ", "Bộ Quốc phòng", "Bộ Công an",
+    "Bộ Ngoại giao", "Bộ Nội vụ", "Bộ Tư pháp", "Bộ Tài chính", "Bộ Công Thương", "Bộ Y tế", "Bộ Xây dựng",
+    "Bộ Giáo dục và Đào tạo", "Bộ Thông tin và Truyền thông", "Bộ Kế hoạch và Đầu tư", "Bộ Tài nguyên và Môi trường",
+    "Bộ Giao thông vận tải", "Bộ Nông nghiệp và Phát triển nông thôn", "Bộ Nông nghiệp và Môi trường",
+    "Bộ Khoa học và Công nghệ", "Bộ Lao động - Thương binh và Xã hội", "Bộ Văn hóa, Thể thao và Du lịch",
+    "Ngân hàng Nhà nước Việt Nam", "Kiểm toán nhà nước", "Tòa án nhân dân tối cao", "Viện kiểm sát nhân dân tối cao",
+    "Tổng cục Thuế", "Cục Thuế", "Cục Hải quan", "Kho bạc Nhà nước",
 )
 _AGENCIES_FOLDED = {fold(a): a for a in _AGENCIES}
 
@@ -655,6 +669,8 @@ def _split_locality(text: str) -> tuple[str, str | None, str | None]:
     for i in range(1, len(words)):
         for u in sorted(_UNIT_WORDS, key=len, reverse=True):
             n = len(u.split())
+            if (folded[i], folded[i + 1] if i + 1 < len(folded) else "") in _NOT_UNIT:
+                continue
             if " ".join(folded[i : i + n]) == u and i + n < len(words):
                 return " ".join(words[:i]), _UNIT_WORDS[u], " ".join(words[i + n :]).strip(" .,;:-_'\"")
     glued = _GLUED_UNIT.match(re.sub(r"[^a-z]", "", "".join(folded)))
@@ -707,9 +723,24 @@ def _best_spelling(name: str, known: Sequence[str]) -> str:
     return max(votes, key=lambda v: (votes[v], diacritic_count(v)))
 
 
+_SYMBOL = re.compile(r"(^|\s)\S{0,6}[/(]\s?[a-z]{1,8}[-–][a-z]")  # "/QĐ-UBND", "(Qd-cdktkt", "./stttt-vp"
+
+
+def _looks_like_number_line(ln: Line) -> bool:
+    """A header line that is the document's number line: its label ("Số:", "Sá:") or a symbol
+    ("/KCN-VP") whose digits were handwritten and not read."""
+    f = ln.fold.strip()
+    return bool(re.match(r"^\W{0,2}s[oa06]\s*[:;.,]", f)) or bool(_SYMBOL.search(f))
+
+
 def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Sequence[Line]]) -> _Found:
     """Issuing body from the issuer block, completed with its parent's locality where printed."""
     stop = number_line.top if number_line is not None and number_line.cx < sk.col_split else sk.header_bottom
+    for ln in sk.lines:  # the block ends at the number line, even one whose digits were not read
+        if (sk.motto is None or ln.top > sk.motto.top) and ln.top < stop and ln.cx < sk.col_split \
+                and _looks_like_number_line(ln) and not _is_stamp(ln, sk.lines):
+            stop = float(ln.top)
+            break
     block = [
         ln for ln in sk.lines
         if ln.page == 0 and ln.bottom <= stop + 0.3 * ln.height and ln.cx < sk.col_split and ln.right < sk.col_split
@@ -818,7 +849,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
         parts.append(ln)
         cur = ln
     if not parts:
-        if doc_type.has_summary and doc_type.kind == "administrative":
+        if doc_type.has_summary and doc_type.kind in ("administrative", "legal"):
             return _Found(None, 0.0, "summary: not found")
         return _Found(None, 1.0)
     text = " ".join(p.text for p in parts)

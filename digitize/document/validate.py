@@ -244,7 +244,8 @@ def review(
         f: Field = getattr(md, name)
         if f.value is None:
             required = name in REQUIRED_FIELDS or (
-                doc_type is not None and doc_type.has_summary and doc_type.kind in ("administrative", "cong_van"))
+                doc_type is not None and doc_type.has_summary
+                and doc_type.kind in ("administrative", "legal", "cong_van"))
             if required:
                 add(name, f.reason or "missing")
             continue

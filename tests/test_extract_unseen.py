@@ -81,3 +81,30 @@ def test_a_number_line_with_handwritten_digits_is_not_read_into_the_issuer() -> 
     assert md.place.value == "Bắc Giang"
     assert md.number.value is None
     assert any(r.startswith("number:") for r in reasons)
+
+
+def test_a_decree_summary_printed_in_capitals_is_read_as_a_sentence() -> None:
+    s = page(issuer=("CHÍNH PHỦ",), number="45/2026/NĐ-CP", title="NGHỊ ĐỊNH",
+             summary="QUY ĐỊNH QUẢN LÝ ĐẦU TƯ ỨNG DỤNG CÔNG NGHỆ THÔNG TIN SỬ DỤNG")
+    s.line("NGUỒN VỐN NGÂN SÁCH NHÀ NƯỚC", 734, size=46)
+    md, _ = run(s.page())
+    assert md.summary.value == ("Quy định quản lý đầu tư ứng dụng công nghệ thông tin sử dụng nguồn vốn ngân sách "
+                                "nhà nước")
+
+
+def test_a_cong_van_summary_written_out_as_ve_viec() -> None:
+    md, _ = run(page(issuer=("UBND TỈNH PHÚ THỌ", "VĂN PHÒNG"), number="620/VP-KSTTHC", title=None, summary=None,
+                     vv="Về việc hướng dẫn rà soát thủ tục hành chính",
+                     date_line="Phú Thọ, ngày 07 tháng 12 năm 2011").page())
+    assert md.doc_type.value == "Công văn"
+    assert md.summary.value == "Về việc hướng dẫn rà soát thủ tục hành chính"
+
+
+def test_an_incoming_stamp_under_the_vv_lines_is_not_part_of_the_summary() -> None:
+    s = page(issuer=("UBND TỈNH BẮC GIANG", "SỞ CÔNG THƯƠNG"), number="682/SCT-QLĐN", title=None, summary=None,
+             vv="V/v Tổng kết 6 năm thực hiện chính sách", date_line="Bắc Giang, ngày 12 tháng 10 năm 2012")
+    s.line("hỗ trợ thành lập mới hợp tác xã", 542, cx=LEFT, size=40)
+    s.line("SỞ KẾ HOẠCH VÀ ĐẦU TƯ", 598, cx=LEFT, size=40)
+    s.line("ĐẾN Số: 2", 654, cx=LEFT, size=40)
+    md, _ = run(s.page())
+    assert md.summary.value == "V/v Tổng kết 6 năm thực hiện chính sách hỗ trợ thành lập mới hợp tác xã"

@@ -36,6 +36,7 @@ from digitize.text.vntext import (
     is_upper_text,
     letter_ratio,
     repair_surname,
+    sentence_case,
     title_case,
 )
 
@@ -780,7 +781,7 @@ def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Se
     return _Found(value, conf, line=units[-1][0])
 
 
-_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?v?\s*[:.]?\s|vv\s)")
+_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?v?\s*[:.]?\s|vv\s|ve viec\s)")
 
 
 def _is_vv(folded: str) -> bool:
@@ -819,6 +820,8 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
                 continue
             if ln.top - cur.bottom > 1.2 * cur.height:
                 break
+            if is_upper_text(ln.text, threshold=0.7) or _STAMP_WORDS.search(ln.fold) or ln.fold.startswith("kinh gui"):
+                break  # an incoming-mail stamp or the addressee under the trích yếu
             parts.append(ln)
             cur = ln
         text = collapse(" ".join(p.text for p in parts))
@@ -828,6 +831,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
         return _Found(None, 0.0, "summary: document type unknown")
     last = sk.title_lines[-1]
     parts: list[Line] = []
+    upper_parts = False
     ref = sk.title.cx
     cur = last
     for ln in lines:
@@ -841,6 +845,12 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
                 continue  # something beside the heading (a stamp, a margin note)
             break
         f = ln.fold
+        caps_summary = doc_type.kind == "legal" and (not parts or upper_parts)  # a decree's trích yếu is in capitals
+        if caps_summary and is_upper_text(ln.text, threshold=0.7) and not f.startswith(("can cu", "chinh phu")):
+            parts.append(ln)
+            upper_parts = True
+            cur = ln
+            continue
         if (is_upper_text(ln.text, threshold=0.7) or f.startswith(("can cu", "kinh gui", "(", "so:", "ma so"))
                 or _label_rest(ln.text) is not None or letter_ratio(ln.text) < 0.6):
             break
@@ -853,6 +863,8 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
             return _Found(None, 0.0, "summary: not found")
         return _Found(None, 1.0)
     text = " ".join(p.text for p in parts)
+    if upper_parts:
+        text = sentence_case(text)
     return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=parts[0])
 
 

@@ -19,7 +19,7 @@ EARLIEST_DATE = dt.date(1945, 9, 2)  # the state that issues these documents
 MIN_CONFIDENCE = 0.80  # a field read below this needs a clerk's look
 
 # OCR confusions inside digit runs: letters that are really digits.
-_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1", "|": "1", "!": "1",
+_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1", "|": "1", "!": "1", "]": "1",
                             "Z": "2", "z": "2", "S": "5", "B": "8"})
 _DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "_": "-", "\u2010": "-", "\u2011": "-"})
 
@@ -149,8 +149,8 @@ def check_number_type(parsed: ParsedNumber, doc_type: DocType | None) -> list[st
 # --- dates ----------------------------------------------------------------------------------------
 
 _DATE_WORDS = re.compile(
-    r"\bng\S{1,4}?\s*[:.]?\s*(?P<d>[0-9OoIl|!]{1,2})\s*[,.]?\s*"
-    r"th\S{1,4}?\s*[:.]?\s*(?P<m>[0-9OoIl|!]{1,2})\W{0,3}(?:\S{1,2}\W{1,2})?"
+    r"\bng\S{1,4}?\s*[:.]?\s*(?P<d>[0-9OoIl|!\]]{1,2})\s*[,.]?\s*"
+    r"th\S{1,4}?\s*[:.]?\s*(?P<m>[0-9OoIl|!\]]{1,2})\W{0,3}(?:\S{1,2}\W{1,2})?"
     r"n\S{1,3}?\s*[:.]?\s*(?P<y>[0-9OoIl|!]{4})\b"
 )
 

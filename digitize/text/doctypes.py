@@ -148,6 +148,12 @@ def repair_abbreviation(token: str, doc_type: DocType | None = None) -> str | No
         return candidates[0].abbreviation
     if doc_type is not None and doc_type in candidates:
         return doc_type.abbreviation
+    if doc_type is not None and doc_type.abbreviation and len(doc_type.abbreviation) >= 4 and by_abbreviation(
+            token.upper()) is None:
+        from rapidfuzz.distance import Levenshtein
+
+        if Levenshtein.distance(key, fold(doc_type.abbreviation)) == 1:  # "TILT" under a THÔNG TƯ LIÊN TỊCH
+            return doc_type.abbreviation
     return None
 
 

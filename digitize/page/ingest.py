@@ -30,6 +30,7 @@ from digitize.models import InputKind, SourceFile
 log = logging.getLogger(__name__)
 
 A4_LONG_SIDE_INCHES = 11.69
+MIN_SIDE_PX = 32  # an image narrower than this (0x0, 1x100000) is not a page
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,27 @@ def detect_kind(head: bytes) -> InputKind:
         return InputKind.TIFF
     if b"%PDF-" in head[:1024]:
         return InputKind.PDF
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif"):
+        raise UnsupportedTypeError("a HEIC/HEIF phone photo, which is not supported: save it as JPEG "
+                                   "(on the phone: Settings > Camera > Formats > Most Compatible)")
+    if head.startswith(b"PK\x03\x04"):
+        raise UnsupportedTypeError("a ZIP archive (or a Word/Excel file), not a scan")
+    if head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise UnsupportedTypeError("a web page (HTML), not a scan")
     raise UnsupportedTypeError("not a PDF, TIFF, JPEG or PNG file (content does not match any)")
 
 
 def inspect(path: Path, source: str, *, max_pixels: int, max_pages: int, render_dpi: int) -> SourceFile:
     """Identify a file and count its pages without decoding any page; raise InputError when unusable."""
-    sha, size = sha256_of(path)
+    try:
+        before = path.stat()
+        sha, size = sha256_of(path)
+        after = path.stat()
+    except OSError as e:  # unreadable, a symlink loop, vanished
+        raise InputError(f"cannot read the file ({e.strerror or e})", path=source) from e
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
+        raise InputError("the file changed while it was read (still being copied?): run again when it is "
+                         "complete", path=source)
     if size == 0:
         raise EmptyFileError("empty file (0 bytes)", path=source)
     with open(path, "rb") as f:
@@ -152,6 +168,8 @@ def _image_page_count(path: Path, *, max_pixels: int) -> int:
             if i:
                 im.seek(i)
             w, h = im.size
+            if min(w, h) < MIN_SIDE_PX:
+                raise CorruptFileError(f"page {i + 1} is {w}x{h} px: too small to be a scanned page")
             if w * h > max_pixels:
                 raise ImageTooLargeError(f"page {i + 1} is {w}x{h} px, more than the limit of {max_pixels} px "
                                          "(possible decompression bomb)")

@@ -190,6 +190,9 @@ def load_pdf_page(path: Path, page: int, *, render_dpi: int, max_pixels: int) ->
                 why = layout.why_render
     except pikepdf.PdfError as e:
         raise CorruptFileError(f"cannot read page {page} of the PDF ({str(e)[:200]})") from e
+    for p in layout.placed:  # a decompression bomb is refused before anything decodes it
+        if p.width * p.height > max_pixels:
+            raise ImageTooLargeError(f"page {page} image is {p.width}x{p.height} px (limit {max_pixels} px)")
     res = image_resolution(layout, render_dpi)
     x0, y0, x1, y1 = layout.crop
     w_in, h_in = (x1 - x0) / 72, (y1 - y0) / 72

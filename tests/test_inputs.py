@@ -39,7 +39,8 @@ def _jpeg(w: int = 600, h: int = 800) -> bytes:
 @pytest.mark.parametrize("name,data,reason", [
     ("page.pdf", b"<!DOCTYPE html><html><body>Login</body></html>", "a web page \\(HTML\\), not a scan"),
     ("zip.pdf", b"PK\x03\x04" + b"\x00" * 40, "a ZIP archive"),
-    ("heic.jpg", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "a HEIC/HEIF phone photo, which is not supported"),
+    ("heic.jpg", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+     "a HEIC/HEIF phone photo, which is not supported"),
 ])
 def test_not_a_scan_renamed(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
     p = tmp_path / name

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-demo}"; shift || true
 
-SYSTEM_PKGS=(tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 qpdf)
+SYSTEM_PKGS=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-liberation2 qpdf)
 TEST_PKGS=(redis-server postgresql)
 [ "$mode" = test ] && SYSTEM_PKGS+=("${TEST_PKGS[@]}")
 

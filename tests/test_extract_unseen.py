@@ -108,3 +108,35 @@ def test_an_incoming_stamp_under_the_vv_lines_is_not_part_of_the_summary() -> No
     s.line("ĐẾN Số: 2", 654, cx=LEFT, size=40)
     md, _ = run(s.page())
     assert md.summary.value == "V/v Tổng kết 6 năm thực hiện chính sách hỗ trợ thành lập mới hợp tác xã"
+
+
+def party_page() -> Sheet:
+    """A Party committee's công văn: "ĐẢNG CỘNG SẢN VIỆT NAM" where the motto stands, "Số 368-CV/BPTT"."""
+    s = Sheet()
+    s.line("TỈNH ỦY BẮC GIANG", 190, cx=LEFT)
+    s.line("ĐẢNG CỘNG SẢN VIỆT NAM", 190, cx=RIGHT)
+    s.line("BAN TUYÊN GIÁO", 250, cx=LEFT)
+    s.line("Bắc Giang, ngày 15 tháng 10 năm 2012", 310, x=1380)
+    s.line("Số 368-CV/BTG", 420, cx=LEFT)
+    s.line("V/v tăng cường công tác tuyên truyền", 490, cx=LEFT, size=40)
+    s.line("Kính gửi: Các đồng chí Ủy viên Ban Thường vụ Tỉnh ủy", 640, x=700)
+    y = body(s, 760, BODY)
+    footer(s, y + 120, authority=("K/T TRƯỞNG BAN", "PHÓ TRƯỞNG BAN"), name="Thân Văn Khoa")
+    return s
+
+
+def test_a_party_document_with_its_own_number_notation() -> None:
+    md, _ = run(party_page().page())
+    assert md.number.value == "368-CV/BTG"
+    assert md.doc_type.value == "Công văn"
+    assert md.issued_date.value == "2012-10-15"
+    assert md.summary.value == "V/v tăng cường công tác tuyên truyền"
+
+
+def test_a_party_header_starts_a_document() -> None:
+    from digitize.document.segment import has_title_block
+    from digitize.models import PageResult
+
+    p = party_page().page()
+    first = PageResult(page=1, width=p.width, height=p.height, words=p.words, text=p.text)
+    assert has_title_block(first)

@@ -223,3 +223,12 @@ def test_a_joint_circular_symbol_one_letter_off_is_repaired_for_its_type() -> No
     parsed = parse_number("01/2016/TILT-TANDTC-VKSNDTC-BTP", by_name("Thông tư liên tịch"))
     assert parsed is not None and parsed.symbol[0] == "TTLT" and parsed.issues
     assert parse_number("01/2016/TILT-BTP", None).symbol[0] == "TILT"  # no type known: nothing to repair towards
+
+
+def test_party_numbers_keep_their_notation() -> None:
+    from digitize.document.validate import parse_number
+
+    parsed = parse_number("368 - CV/BPTT")
+    assert parsed is not None and parsed.party and parsed.text == "368-CV/BPTT"
+    assert parsed.number == "368" and parsed.symbol == ("CV", "BPTT") and parsed.code_notation == "CV/BPTT"
+    assert parse_number("12-QĐ/TU").text == "12-QĐ/TU"

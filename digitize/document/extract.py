@@ -189,6 +189,7 @@ def build_lines(page: PageResult, index: int = 0, *, cuts: Sequence[float] = (),
 
 _MOTTO_1 = "cong hoa xa hoi chu nghia viet nam"
 _MOTTO_2 = "doc lap - tu do - hanh phuc"
+_OTHER_MOTTOS = ("dang cong san viet nam", "doan tncs ho chi minh")  # Party and Youth Union documents
 
 
 def _similar(a: str, b: str) -> float:
@@ -207,6 +208,9 @@ def _find_motto(lines: Sequence[Line]) -> tuple[Line | None, Line | None]:
         f = ln.fold
         if m1 is None and len(_MOTTO_1) // 2 <= len(f) < 2 * len(_MOTTO_1) and fuzz.partial_ratio(_MOTTO_1, f) >= 80:
             m1 = ln
+        elif m1 is None and any(len(m) - 3 <= len(f) < 2 * len(m) and fuzz.partial_ratio(m, f) >= 85
+                                for m in _OTHER_MOTTOS):
+            m1 = ln
         elif m2 is None and len(_MOTTO_2) // 2 <= len(f) < 2 * len(_MOTTO_2) and fuzz.partial_ratio(_MOTTO_2, f) >= 75:
             m2 = ln
     return m1, m2
@@ -223,6 +227,9 @@ def _motto_cut(page: PageResult) -> tuple[float, float] | None:
         folded = [fold(w.text).strip("-_.,:;'\"") for w in row]
         for i in range(len(row) - 1):
             if Levenshtein.distance(folded[i], "cong") <= 1 and folded[i + 1][:2] == "ho":
+                return float(row[i].left), float(row[i].top)
+            if folded[i] in ("dang", "doan") and Levenshtein.distance(folded[i + 1], "cong") <= 1 and i + 2 < len(row) \
+                    and folded[i + 2][:3] == "san":  # "ĐẢNG CỘNG SẢN VIỆT NAM"
                 return float(row[i].left), float(row[i].top)
     return None
 
@@ -309,7 +316,8 @@ def skeleton(page: PageResult, index: int = 0) -> Skeleton:
 def _header_bottom_without_title(lines: Sequence[Line], col_split: float) -> float:
     """Without a heading, the header ends at the first line that spans both columns."""
     for ln in lines:
-        if ln.top > 0.08 * ln.page_height and ln.left < col_split and ln.right > col_split + 0.05 * ln.page_width:
+        if ln.top > 0.08 * ln.page_height and ln.left < col_split - 0.15 * ln.page_width \
+                and ln.right > col_split + 0.05 * ln.page_width:  # a date line may start a little left of the motto
             return float(ln.top)
     return 0.35 * (lines[0].page_height if lines else 0)
 
@@ -1092,7 +1100,9 @@ def extract_metadata(
     number_f = find_number(sk, doc_type)
     if doc_type is None and number_f.value:
         parsed = validate.parse_number(number_f.value)
-        guess = doctypes.by_abbreviation(parsed.symbol[0]) if parsed and parsed.symbol else None
+        guess = None
+        if parsed and parsed.symbol:  # "115/CV-PA83", "368-CV/BPTT": CV is a công văn
+            guess = doctypes.CONG_VAN if parsed.symbol[0] == "CV" else doctypes.by_abbreviation(parsed.symbol[0])
         if guess is not None:
             doc_type = guess
             doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")

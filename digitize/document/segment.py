@@ -48,7 +48,9 @@ PRIORITY = (SEPARATOR, RECEIPT_BARCODE, RECEIPT_TEXT, FILENAME, TEXT)
 _SOURCE_WORDS = {SEPARATOR: "separator sheet", RECEIPT_BARCODE: "receipt barcode", RECEIPT_TEXT: "receipt text",
                  FILENAME: "file name", TEXT: "document text"}
 
-_MOTTO = ("conghoaxahoichunghiavietnam", "doclaptudohanhphuc")
+# the national motto's two lines, or the Party's and the Youth Union's header in its place
+_MOTTO = ("conghoaxahoichunghiavietnam", "doclaptudohanhphuc", "dangcongsanvietnam", "doantncongsanhochiminh",
+          "doanthanhniencongsanhochiminh")
 _RECEIPT_TITLE = "giaytiepnhanhosovahentraketqua"
 _SEPARATOR_TITLE = "phieuphantachhoso"
 _MOTTO_SCORE = 80.0

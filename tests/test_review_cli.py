@@ -27,13 +27,16 @@ D1 = "000.00.13.H56-210615-0001"
 WRONG = "128/QĐ-UBND"  # what the test makes the machine have "misread" for 123/QĐ-UBND
 
 
-def make_batch(root: Path) -> Path:
-    """One scan: separator sheet for D1, a two-page decision (123/QĐ-UBND), a one-page công văn."""
+def make_batch(root: Path, *, second_decision: bool = False) -> Path:
+    """One scan: separator sheet for D1, a two-page decision (123/QĐ-UBND), a one-page công văn, and
+    (``second_decision``) a one-page decision 45/QĐ-UBND."""
     root.mkdir(parents=True, exist_ok=True)
     qd = render(DocSpec(extra_pages=1), dpi=DPI)
     cv = render(cong_van(), dpi=DPI)
     sep = Image.fromarray(S.separator(D1, dpi=DPI).image)
-    save_pdf([sep, *qd.pages, *cv.pages], root / "hop-01.pdf", dpi=DPI)
+    more = render(DocSpec(number="45/QĐ-UBND", date=dt.date(2021, 7, 2), summary="Về việc cấp giấy phép "
+                          "kinh doanh cho hộ bà Trần Thị Lan"), dpi=DPI).pages if second_decision else []
+    save_pdf([sep, *qd.pages, *cv.pages, *more], root / "hop-01.pdf", dpi=DPI)
     return root
 
 

@@ -249,24 +249,11 @@ def cmd_merge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_fix(args: argparse.Namespace, settings: Settings) -> int:
-    """Correct one metadata field of a document (validated, kept in its history)."""
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """``fix`` and ``approve``: see digitize/handoff/review.py."""
     from digitize.handoff import review
 
-    index, _store = _open_backends(settings)
-    doc = review.fix(index, args.doc_id, args.field, args.value, review.Actor(args.who))
-    print(f"{doc.doc_id}: {args.field} = {getattr(doc.metadata, args.field).value}")
-    return 0
-
-
-def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    """Clear a document's review; metadata.json, the index and the dossier manifest are re-made."""
-    from digitize.handoff import review
-
-    index, store = _open_backends(settings)
-    doc = review.approve(index, store, args.doc_id, review.Actor(args.who))
-    print(f"{doc.doc_id}: đã duyệt (hồ sơ {doc.dossier_id})")
-    return 0
+    return getattr(review, f"cmd_{args.command}")(args, settings)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -494,13 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("doc_ids", nargs="+")
     sp.add_argument("--who", default=who)
 
-    sp = add("fix", cmd_fix, "correct one metadata field of a document (validated, kept in history)")
+    sp = add("fix", cmd_review, "correct one metadata field of a document (validated, kept in history)")
     sp.add_argument("doc_id")
     sp.add_argument("field", help="doc_type, number, issued_date, issuer, place, summary, signer, signer_position")
     sp.add_argument("value", help="the new value ('' clears it); dates as YYYY-MM-DD or DD/MM/YYYY")
     sp.add_argument("--who", default=who)
 
-    sp = add("approve", cmd_approve, "approve a reviewed document (re-makes metadata.json, index, manifest)")
+    sp = add("approve", cmd_review, "approve a reviewed document (re-makes metadata.json, index, manifest)")
     sp.add_argument("doc_id")
     sp.add_argument("--who", default=who)
 

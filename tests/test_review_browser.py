@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -223,12 +222,3 @@ def test_review_station_end_to_end(station: dict[str, Any], browser: Any) -> Non
     page.goto(f"{url}/review")
     assert "/review/login" in page.url
 
-
-def test_screenshot_for_the_readme_is_committed() -> None:
-    assert (Path(__file__).resolve().parent.parent / "docs" / "review-station.png").stat().st_size > 10_000
-
-
-def _copy_for_readme() -> None:  # run by hand: python -c 'from tests.test_review_browser import ...'
-    docs = Path(__file__).resolve().parent.parent / "docs"
-    docs.mkdir(exist_ok=True)
-    shutil.copy(SHOTS / "document.png", docs / "review-station.png")

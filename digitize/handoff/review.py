@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from digitize.document.validate import (
     EARLIEST_DATE,
@@ -59,6 +60,29 @@ class Actor:
     role: str | None = None
     ip: str | None = None
     via: str = "cli"
+
+
+# --- command line (registered by digitize.cli) ----------------------------------------------------
+
+
+def cmd_fix(args: Any, settings: Any) -> int:
+    """``digitize fix DOC FIELD VALUE``: correct one metadata field (validated, kept in its history)."""
+    from digitize.cli import _open_backends
+
+    index, _store = _open_backends(settings)
+    doc = fix(index, args.doc_id, args.field, args.value, Actor(args.who))
+    print(f"{doc.doc_id}: {args.field} = {getattr(doc.metadata, args.field).value}")
+    return 0
+
+
+def cmd_approve(args: Any, settings: Any) -> int:
+    """``digitize approve DOC``: clear the review; metadata.json, the index and the manifest are re-made."""
+    from digitize.cli import _open_backends
+
+    index, store = _open_backends(settings)
+    doc = approve(index, store, args.doc_id, Actor(args.who))
+    print(f"{doc.doc_id}: đã duyệt (hồ sơ {doc.dossier_id})")
+    return 0
 
 
 def _vn_date(d: dt.date) -> str:

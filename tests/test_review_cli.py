@@ -131,3 +131,32 @@ def test_approve_refuses_a_document_without_dossier_or_with_a_future_date(archiv
     with pytest.raises(review.ReviewError, match="ở tương lai"):
         review.approve(index, store, doc_id, review.Actor("clerk1"), today=dt.date(2021, 1, 1))
     assert index.get_document(doc_id).needs_review == doc.needs_review
+
+
+def test_structure_fixes_remake_the_parts_and_keep_history(archive: Path) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    clerk = review.Actor("clerk1", "clerk", "127.0.0.1", via="station")
+    doc_id = decision(index)
+    pages = index.get_document(doc_id).pages
+    assert len(pages) == 2
+    doc = review.set_blank(index, store, doc_id, pages[1], True, clerk)
+    assert doc.pages == pages[:1] and doc.pdf_key and doc.needs_review
+    assert {r["page"]: r["kind"] for r in index.list_pages(doc.sha256)}[pages[1]] == "blank"
+    doc = review.set_blank(index, store, doc_id, pages[1], False, clerk)
+    assert doc.pages == pages and doc.pdf_key
+    with pytest.raises(review.ReviewError, match="không phải trang trắng"):
+        review.set_blank(index, store, doc_id, pages[0], False, clerk)
+    other = next(d for d in index.list_documents() if d.doc_id != doc_id)
+    merged = review.merge_previous(index, store, other.doc_id, clerk)
+    assert merged.doc_id == doc_id and merged.pages == (*pages, *other.pages) and merged.pdf_key
+    with pytest.raises(review.ReviewError, match="Không có văn bản nào đứng trước"):
+        review.merge_previous(index, store, doc_id, clerk)
+    with pytest.raises(review.ReviewError, match="Mã hồ sơ “ABC” không hợp lệ"):
+        review.assign(index, store, doc_id, "ABC", clerk)
+    review.assign(index, store, doc_id, "H26.107.01-260203-010023", clerk)
+    manifest = json.loads(store.get_bytes(layout.dossier_manifest_key("H26.107.01-260203-010023")))
+    assert [d["doc_id"] for d in manifest["documents"]] == [doc_id]
+    actions = [h["action"] for h in index.history_of(doc_id)]
+    assert {"blank", "not_blank", "merge", "assign", "remake"} <= set(actions)
+    assert {a["action"] for a in access.audit_entries(index, who="clerk1")} >= {"blank", "merge", "assign"}

@@ -4,9 +4,12 @@
     python scripts/bench.py [--corpus ../shared/bench/corpus-dev] [--jobs 2] [--keep DIR]
                             [--baseline-tesseract] [--details]
 
-Prints score.py's report (its last line is the summary to quote), the wall time, pages/s, and the
-peak memory of the whole process tree. With --baseline-tesseract it also times bare
-``tesseract -l vie`` on the same page images two at a time (the floor) and prints the ratio.
+Prints score.py's report per field and per input group (its last line is the summary to quote; with
+--details also each wrong field), a count of the wrong fields and how many of them the manifest marks as
+handwritten, the wall time, pages/s, and the peak memory of the whole process tree. Works on any corpus
+with a manifest, e.g. ``--corpus ../shared/bench/realdev`` (files in sub-folders). With
+--baseline-tesseract it also times bare ``tesseract -l vie`` on the same page images two at a time
+(the floor) and prints the ratio.
 """
 
 from __future__ import annotations
@@ -69,6 +72,27 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     return time.monotonic() - start, rc, peak
 
 
+def wrong_fields_summary(details: str, manifest_path: Path) -> str:
+    """How many fields score.py --details lists as wrong, per field, and how many of them the manifest
+    marks as handwritten on the page (a number or date filled in by pen)."""
+    import re
+    from collections import Counter
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    handwritten = {d["doc_key"]: set(d.get("handwritten") or []) for f in manifest["files"] for d in f["documents"]}
+    wrong: Counter[str] = Counter()
+    by_hand: Counter[str] = Counter()
+    for line in details.splitlines():
+        key = line.strip().split(" ", 1)[0]
+        if key not in handwritten:
+            continue
+        for name in re.findall(r"(?:^|; |: )([a-z_]+): gt=", line):
+            wrong[name] += 1
+            by_hand[name] += name in handwritten[key]
+    per_field = ", ".join(f"{k} {wrong[k]} ({by_hand[k]} handwritten)" for k in sorted(wrong))
+    return f"wrong fields: {sum(wrong.values())}, handwritten {sum(by_hand.values())}: {per_field}"
+
+
 def count_pages(corpus: Path) -> int:
     """Pages in the corpus according to its manifest."""
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
@@ -119,7 +143,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--keep", type=Path, help="keep the archive in this folder (default: a temp folder)")
     ap.add_argument("--baseline-tesseract", action="store_true", help="also time bare tesseract (the floor)")
-    ap.add_argument("--details", action="store_true", help="pass --details to score.py")
+    ap.add_argument("--details", action="store_true", help="print score.py's list of wrong fields too")
     args = ap.parse_args()
 
     corpus = args.corpus.resolve()
@@ -133,14 +157,15 @@ def main() -> int:
     env = dict(os.environ)
     pages = count_pages(corpus)
 
-    inputs = [str(f) for f in sorted(corpus.iterdir()) if f.is_file() and f.name != "manifest.json"]
+    inputs = [str(f) for f in sorted(corpus.iterdir()) if f.name not in ("manifest.json", "README.md")]
     secs, rc, peak = run_measured([digitize, "--archive", str(archive), "run", "--no-progress", "--jobs",
                                    str(args.jobs), *inputs], env)
     subprocess.run([digitize, "--archive", str(archive), "export", "--jsonl", str(out)], check=True, env=env)
-    cmd = [sys.executable, str(score), "--manifest", str(corpus / "manifest.json"), "--records", str(out)]
-    if args.details:
-        cmd.append("--details")
-    subprocess.run(cmd, check=True)
+    cmd = [sys.executable, str(score), "--manifest", str(corpus / "manifest.json"), "--records", str(out),
+           "--details"]
+    report = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    print(report if args.details else "\n".join(ln for ln in report.splitlines() if not ln.startswith("  ")))
+    print(wrong_fields_summary(report, corpus / "manifest.json"))
     print(f"run: exit={rc} wall={secs:.1f}s pages={pages} pages/s={pages / secs:.2f} jobs={args.jobs} "
           f"peak_rss_tree={peak / 2**20:.0f}MiB")
     if args.baseline_tesseract:

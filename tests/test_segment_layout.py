@@ -91,3 +91,11 @@ def test_the_number_line_beside_the_date_on_the_same_ocr_line_is_found() -> None
                                                                   block=1)
     page = PageResult(page=1, width=W, height=H, quality=Quality(), text="", words=tuple(words))
     assert has_number_line(page)
+
+
+def test_a_copy_mark_page_after_the_copied_document_starts_its_own_document() -> None:
+    copy_mark = _page(2, [("8", 1700, 120), ("UBND TỈNH BẮC GIANG", 300, 280), ("SAO LỤC", 1200, 286),
+                          ("VĂN PHÒNG", 400, 330), ("Số: 3£ /SL-VP", 320, 425),
+                          ("Bắc Giang, ngày 23 tháng 02 năm 2010", 930, 423)])
+    assert has_number_line(copy_mark)
+    assert pages_of([first_page(1), copy_mark]) == [(1,), (2,)]

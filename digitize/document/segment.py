@@ -58,7 +58,8 @@ _TITLE_SCORE = 82.0
 _RECEIPT_SCORE_WITH_BARCODE = 68.0
 _TOP_LINES = 12  # without word boxes, the header of a page is within its first lines of text
 _TOP_FRACTION = 0.33  # with word boxes: the top third of the page
-_SO_LINE = re.compile(r"\W{0,2}s[oa06]\s*[:;.,]?\s*[0-9oli|/]{0,6}\s*/\s*[a-z0-9]")  # on folded text, at line start
+# "Số: 12/QĐ-UBND" at the start of a line, on folded text (a stray mark may stand before the slash)
+_SO_LINE = re.compile(r"\W{0,2}s[oa06]\s*[:;.,]?\s*[0-9oli|/]{0,6}\S{0,2}\s*/\s*[a-z0-9]")
 _SO_LABEL_ONLY = re.compile(r"\W{0,2}s[oa06]\s*:")  # "Số:" whose number is handwritten and was not read
 _COLUMN_GAP = 3.0  # a gap wider than this many letter heights separates two columns
 _NUMBER_LINE_MAX_WORDS = 6  # "Số: 123/QĐ-UBND" is 1-4 OCR words; a line of body text is longer

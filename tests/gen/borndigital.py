@@ -214,6 +214,9 @@ def decision_pdf(path: Path, spec: DocSpec = DocSpec(), *, seal: bool = False, s
     y = pd.text(lx, top, spec.parent, 13, center=True)
     y = pd.text(lx, y, spec.body_name, 13, "B", center=True)
     y = pd.text(lx, y + 8, f"Số: {spec.number}", 13, center=True)
+    if spec.type_name is None and spec.summary:  # a công văn: "V/v ..." under the number
+        for ln in _wrap(pd.fonts["R"], f"V/v {spec.summary}", 12, W * 0.36):
+            y = pd.text(lx, y, ln, 12, center=True)
     yr = pd.text(rx, top, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, "B", center=True)
     yr = pd.text(rx, yr, "Độc lập - Tự do - Hạnh phúc", 13, "B", center=True)
     date_line = f"{spec.place}, ngày {spec.date.day:02d} tháng {spec.date.month} năm {spec.date.year}"
@@ -221,7 +224,7 @@ def decision_pdf(path: Path, spec: DocSpec = DocSpec(), *, seal: bool = False, s
     y = max(y, yr) + 22
     if spec.type_name:
         y = pd.text(W / 2, y, spec.type_name, 14, "B", center=True)
-    if spec.summary:
+    if spec.type_name and spec.summary:
         for ln in _wrap(pd.fonts["B"], spec.summary, 13, W * 0.7):
             y = pd.text(W / 2, y, ln, 13, "B", center=True)
     y += 14
@@ -245,6 +248,8 @@ def decision_pdf(path: Path, spec: DocSpec = DocSpec(), *, seal: bool = False, s
     save([pd], path, rotate=rotate)
     fields = {"doc_type": spec.doc_type, "number": spec.number, "issued_date": spec.date.isoformat(),
               "issuer": spec.issuer, "place": spec.place, "summary": spec.summary, "signer": spec.signer}
+    if spec.type_name is None and spec.summary:
+        fields["summary"] = f"V/v {spec.summary}"  # a công văn's trích yếu is recorded as printed
     return {"fields": fields, "lines": pd.lines, "stamp": stamp}
 
 

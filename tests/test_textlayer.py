@@ -136,7 +136,10 @@ def test_pages_whose_text_cannot_be_trusted_are_left_to_ocr(tmp_path: Path) -> N
         pdf.pages[0].Rotate = 90
         pdf.save(tmp_path / "side.pdf")
     assert read_text_layer(tmp_path / "side.pdf", 1, width_px=3508, height_px=2481) is None
-    # the same text, upright: read
+    # invisible text (render mode 3) alone: nothing visible to read
+    bd.text_page(tmp_path / "invisible.pdf", ["Trang này in nghiêng một góc chín mươi độ"] * 3, mode=3)
+    assert read_text_layer(tmp_path / "invisible.pdf", 1, width_px=2481, height_px=3508) is None
+    # the same text, upright and visible: read
     bd.text_page(tmp_path / "ok.pdf", ["Trang này in nghiêng một góc chín mươi độ"] * 3)
     layer = read_text_layer(tmp_path / "ok.pdf", 1, width_px=2481, height_px=3508)
     assert layer is not None and len(layer.words) == 27 and not layer.images
@@ -152,3 +155,15 @@ def test_a_scan_with_a_visible_signature_box_is_a_scan(tmp_path: Path) -> None:
         pdf.pages[0].add_overlay(stamp.pages[0], pikepdf.Rectangle(300, 700, 580, 830))
         pdf.save(path)
     assert read_text_layer(path, 1, width_px=1654, height_px=2339) is None
+
+
+def test_lines_come_in_reading_order_not_drawing_order(tmp_path: Path) -> None:
+    """Word processors draw the page header (the page number) after the body: it is read first."""
+    pd = bd.new_page()
+    y = 120.0
+    for ln in ("Điều 5. Tổ chức thực hiện", "Quyết định này có hiệu lực kể từ ngày ký."):
+        y = pd.text(85, y, ln)
+    pd.text(bd.A4_PT[0] / 2, 50, "2", center=True)
+    bd.save([pd], tmp_path / "p2.pdf")
+    r = _run(tmp_path / "p2.pdf").result
+    assert r.text.splitlines() == ["2", "Điều 5. Tổ chức thực hiện", "Quyết định này có hiệu lực kể từ ngày ký."]

@@ -277,20 +277,24 @@ def _words(chars: Sequence[_Char]) -> tuple[Word, ...]:
         last = b
     end_line()
 
-    words: list[Word] = []
-    block, line_no, prev = 0, 0, None
+    blocks: list[list[list[tuple[str, tuple[float, float, float, float]]]]] = []
+    prev = None
     for ln in lines:
         top = min(b[1] for _t, b in ln)
         bottom = max(b[3] for _t, b in ln)
         left, right = min(b[0] for _t, b in ln), max(b[2] for _t, b in ln)
         if prev is None or top < prev[0] - 1 or top - prev[1] > 1.5 * (bottom - top) or right < prev[2] or \
                 left > prev[3]:
-            block, line_no = block + 1, 0
-        line_no += 1
+            blocks.append([])
+        blocks[-1].append(ln)
         prev = (top, bottom, left, right)
-        for text, b in ln:
-            words.append(Word(text=_clean(text), left=round(b[0]), top=round(b[1]), width=max(1, round(b[2] - b[0])),
-                              height=max(1, round(b[3] - b[1])), conf=100.0, block=block, par=1, line=line_no))
+    words: list[Word] = []
+    for block, lns in enumerate(_reading_order(blocks), start=1):
+        for line_no, ln in enumerate(lns, start=1):
+            for text, b in ln:
+                words.append(Word(text=_clean(text), left=round(b[0]), top=round(b[1]),
+                                  width=max(1, round(b[2] - b[0])), height=max(1, round(b[3] - b[1])), conf=100.0,
+                                  block=block, par=1, line=line_no))
     return tuple(words)
 
 
@@ -329,6 +333,31 @@ def born_digital_page(path: Path, page: int, image: np.ndarray, dpi: float, *, l
     log.debug("%s page %d: born-digital, %d words from the text layer, %d from images", Path(path).name, page,
               len(layer.words), len(words) - len(layer.words))
     return result, pdf
+
+
+def _reading_order(blocks: list[list[list[tuple[str, tuple[float, float, float, float]]]]]
+                   ) -> list[list[list[tuple[str, tuple[float, float, float, float]]]]]:
+    """Blocks top to bottom as Tesseract gives them, blocks that start on the same band (side-by-side
+    columns: issuer and national motto) left to right. Content order is not reading order: word
+    processors draw page headers and footers (page numbers) last."""
+    def top(bl):  # type: ignore[no-untyped-def]
+        return min(b[1] for ln in bl for _t, b in ln)
+
+    def left(bl):  # type: ignore[no-untyped-def]
+        return min(b[0] for ln in bl for _t, b in ln)
+
+    def height(bl):  # type: ignore[no-untyped-def]
+        return max(b[3] for _t, b in bl[0]) - min(b[1] for _t, b in bl[0])
+
+    out: list = []
+    band: list = []
+    for bl in sorted(blocks, key=top):
+        if band and top(bl) > top(band[0]) + height(band[0]):
+            out.extend(sorted(band, key=left))
+            band = []
+        band.append(bl)
+    out.extend(sorted(band, key=left))
+    return out
 
 
 # --- text in images ------------------------------------------------------------------------------------

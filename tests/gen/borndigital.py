@@ -171,9 +171,10 @@ def save(pages: list[PageDraw], path: Path, *, rotate: int = 0) -> None:
 
 
 def text_page(path: Path, lines: list[str], *, decomposed: bool = False, ligature_as: str | None = None,
-              rotate: int = 0, size: float = 13.0) -> list[str]:
-    """A page of left-aligned lines; returns the lines as drawn."""
+              rotate: int = 0, size: float = 13.0, mode: int = 0) -> list[str]:
+    """A page of left-aligned lines (text render ``mode``: 3 is invisible); returns the lines as drawn."""
     pd = new_page(decomposed=decomposed, ligature_as=ligature_as)
+    pd.mode = mode
     y = 90.0
     for ln in lines:
         y = pd.text(85, y, ln, size)
@@ -233,14 +234,14 @@ def decision_pdf(path: Path, spec: DocSpec = DocSpec(), *, seal: bool = False, s
         for ln in _wrap(pd.fonts["R"], para, 13, W - margin - 57):
             y = pd.text(margin, y, ln, 13)
     y += 16
+    yy = pd.text(margin, y, "Nơi nhận:", 12, "I")
+    yy = pd.text(margin, yy, "- Như Điều 3;", 11)
+    pd.text(margin, yy, "- Lưu: VT.", 11)
     ys = pd.text(rx, y, spec.authority, 13, "B", center=True)
     ys = pd.text(rx, ys, spec.position, 13, "B", center=True)
     if seal:
         pd.image(seal_image(), rx - 80, ys - 10, 100, 100)
     pd.text(rx, ys + 70, spec.signer, 13, "B", center=True)
-    yy = pd.text(margin, y, "Nơi nhận:", 12, "I")
-    yy = pd.text(margin, yy, "- Như Điều 3;", 11)
-    pd.text(margin, yy, "- Lưu: VT.", 11)
     if stamp:
         arr = stamp_image(stamp)
         h = 36.0

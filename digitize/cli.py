@@ -249,6 +249,13 @@ def cmd_merge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """``fix`` and ``approve``: see digitize/handoff/review.py."""
+    from digitize.handoff import review
+
+    return getattr(review, f"cmd_{args.command}")(args, settings)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the portal HTTP API."""
     from digitize.api.server import serve
@@ -474,7 +481,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("doc_ids", nargs="+")
     sp.add_argument("--who", default=who)
 
-    sp = add("serve", cmd_serve, "run the portal HTTP API")
+    sp = add("fix", cmd_review, "correct one metadata field of a document (validated, kept in history)")
+    sp.add_argument("doc_id")
+    sp.add_argument("field", help="doc_type, number, issued_date, issuer, place, summary, signer, signer_position")
+    sp.add_argument("value", help="the new value ('' clears it); dates as YYYY-MM-DD or DD/MM/YYYY")
+    sp.add_argument("--who", default=who)
+
+    sp = add("approve", cmd_review, "approve a reviewed document (re-makes metadata.json, index, manifest)")
+    sp.add_argument("doc_id")
+    sp.add_argument("--who", default=who)
+
+    sp = add("serve", cmd_serve, "run the portal HTTP API and the review station (/review)")
     sp.add_argument("--host")
     sp.add_argument("--port", type=int)
 

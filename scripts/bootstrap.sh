@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-demo}"; shift || true
 
-SYSTEM_PKGS=(tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 qpdf)
-TEST_PKGS=(redis-server postgresql)
+SYSTEM_PKGS=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-liberation2 qpdf)
+TEST_PKGS=(redis-server postgresql chromium)  # chromium: the review station's browser tests (Playwright drives it)
 [ "$mode" = test ] && SYSTEM_PKGS+=("${TEST_PKGS[@]}")
 
 PY="${PYTHON:-python3}"

@@ -158,7 +158,9 @@ def test_publish_dossier_retries_signs_and_delivers_a_verifiable_package(archive
     assert rec["DocId"] == ready.doc_id and rec["CodeNumber"] == "123" and rec["CodeNotation"] == "QĐ-UBND"
     assert rec["Signed"] is True and rec["SignedAt"].endswith("+07:00")
     pdf = zf.read(rec["FileName"])
-    assert hashlib.sha256(pdf).hexdigest() == h["idempotency-key"] == rec["Sha256"]  # the key is the PDF's sha256
+    assert hashlib.sha256(pdf).hexdigest() == rec["Sha256"]
+    # the key covers the PDF sent and its metadata
+    assert h["idempotency-key"] == publish.idempotency_key(rec["Sha256"], ready)
     assert validate(pdf, ca)[1].bottom_line
     for line in zf.read("SHA256SUMS").decode().splitlines():
         digest, name = line.split("  ", 1)

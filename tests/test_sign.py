@@ -354,7 +354,7 @@ def test_api_package_carries_signed_copies_and_says_which(tmp_path: Path, signer
     from tests.test_api import D1, make_env
 
     env = make_env(tmp_path, signer=signer)
-    r = env.client.get(f"/api/v1/dossiers/{D1}/package", headers=env.h("portal"))
+    r = env.client.get(f"/api/v1/dossiers/{D1}/package", headers=env.h("clerk"))  # clerk: with the pending one
     assert r.status_code == 200
     zf = zipfile.ZipFile(io.BytesIO(r.content))
     md = json.loads(zf.read("metadata.json"))

@@ -208,3 +208,27 @@ def test_doctype_heading_matching_tolerates_ocr_damage():
     assert doctypes.match_heading("ỦY BAN NHÂN DÂN XÃ NGUYÊN XÁ") is None
     assert doctypes.match_heading("QUYẾT ĐỊNH CỦA CHỦ TỊCH") is None
     assert TB.abbreviation == "TB" and doctypes.by_abbreviation("QyĐ").name == "Quy định"
+
+
+def test_a_closing_bracket_read_for_a_one_in_a_date() -> None:
+    from digitize.document.validate import parse_vn_date
+
+    assert parse_vn_date("Bắc Giang, ngày 14 tháng 1] năm 2012") == dt.date(2012, 11, 14)
+
+
+def test_a_joint_circular_symbol_one_letter_off_is_repaired_for_its_type() -> None:
+    from digitize.document.validate import parse_number
+    from digitize.text.doctypes import by_name
+
+    parsed = parse_number("01/2016/TILT-TANDTC-VKSNDTC-BTP", by_name("Thông tư liên tịch"))
+    assert parsed is not None and parsed.symbol[0] == "TTLT" and parsed.issues
+    assert parse_number("01/2016/TILT-BTP", None).symbol[0] == "TILT"  # no type known: nothing to repair towards
+
+
+def test_party_numbers_keep_their_notation() -> None:
+    from digitize.document.validate import parse_number
+
+    parsed = parse_number("368 - CV/BPTT")
+    assert parsed is not None and parsed.party and parsed.text == "368-CV/BPTT"
+    assert parsed.number == "368" and parsed.symbol == ("CV", "BPTT") and parsed.code_notation == "CV/BPTT"
+    assert parse_number("12-QĐ/TU").text == "12-QĐ/TU"

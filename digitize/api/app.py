@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from digitize.api import official, routes, schemas
+from digitize.api import review as review_station
 from digitize.api.auth import require
 from digitize.api.context import ApiContext, ctx
 from digitize.api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
@@ -50,6 +51,7 @@ def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: En
                                official=official.mapper(), metrics=metrics, signer=signer)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(routes.router)
+    review_station.install(app)  # /review: the clerk's review station (HTML)
     app.add_exception_handler(DigitizeError, _digitize_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 

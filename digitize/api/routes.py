@@ -81,6 +81,24 @@ def _reviews(c: ApiContext, doc_ids: list[str]) -> dict[str, tuple[str, dt.datet
         return {r.doc_id: (r.who, _utc(r.at)) for r in conn.execute(q)}
 
 
+def review_state(doc: Document, review: tuple[str, dt.datetime] | None) -> str:
+    """pending (a clerk must look), approved (a clerk cleared it) or not_needed (nothing was doubtful)."""
+    if doc.needs_review:
+        return "pending"
+    return "approved" if review else "not_needed"
+
+
+def visible(key: ApiKey, doc: Document) -> bool:
+    """What a key may see: the portal role only documents that need no review (clean or approved)."""
+    return key.role != "portal" or not doc.needs_review
+
+
+def _visible_one(key: ApiKey, doc: Document) -> Document:
+    if not visible(key, doc):  # 404, not 403: the portal does not learn what is still in review
+        raise NotFoundError(f"document {doc.doc_id} not found")
+    return doc
+
+
 def _signatures(c: ApiContext, docs: list[Document]) -> dict[str, Signature]:
     """The signatures in force (covering the current PDF) of these documents."""
     sigs = access.get_signatures(c.index, [d.doc_id for d in docs if d.pdf_key])
@@ -99,7 +117,8 @@ def _document_out(c: ApiContext, doc: Document, review: tuple[str, dt.datetime] 
         "metadata": {k: values[k] for k in METADATA_NAMES}, "official": official,
         "contains_personal_id": doc.metadata.contains_personal_id,
         "review": {"needs_review": doc.needs_review, "reasons": list(doc.reasons),
-                   "reviewed_by": review[0] if review else None, "reviewed_at": review[1] if review else None},
+                   "reviewed_by": review[0] if review else None, "reviewed_at": review[1] if review else None,
+                   "state": review_state(doc, review)},
         "pdf_sha256": doc.pdf_sha256,
         "signed": sig is not None,
         "signature": {"signed_at": sig.signed_at.astimezone(VIETNAM), "signer": sig.signer,
@@ -139,13 +158,14 @@ def _detail_out(c: ApiContext, doc: Document) -> dict[str, Any]:
 _LISTING = [col for col in documents.c if col.name != "text" and not col.name.endswith(("_folded", "_lower"))]
 
 
-def _dossier_docs(c: ApiContext, code: str) -> list[Document]:
-    """The dossier's result documents (text left empty), in (source, first page) order; 404 when none."""
+def _dossier_docs(c: ApiContext, code: str, key: ApiKey) -> list[Document]:
+    """The dossier's result documents the key may see (text left empty), in (source, first page) order;
+    404 when none."""
     q = (sa.select(*_LISTING, sa.literal("").label("text"))
          .where(documents.c.dossier_id == validate.dossier_code(code), documents.c.kind == "result")
          .order_by(documents.c.source, documents.c.first_page))
     with c.index.engine.connect() as conn:
-        docs = [row_to_document(r) for r in conn.execute(q)]
+        docs = [d for d in map(row_to_document, conn.execute(q)) if visible(key, d)]
     if not docs:
         raise NotFoundError(f"dossier {code} not found")
     return docs
@@ -157,7 +177,7 @@ def _dossier_docs(c: ApiContext, code: str) -> list[Document]:
 @router.get("/dossiers/{code}", response_model=schemas.DossierOut, responses=_errors(400, 404, *AUTH_ERRORS))
 def get_dossier(code: str, key: ApiKey = Depends(require("read")), c: ApiContext = Depends(ctx)) -> dict[str, Any]:
     """A dossier's result documents with metadata, status and review state."""
-    docs = _dossier_docs(c, code)
+    docs = _dossier_docs(c, code, key)
     pending = sum(d.needs_review for d in docs)
     return {"dossier_code": code, "status": "needs_review" if pending else "ready", "document_count": len(docs),
             "needs_review_count": pending, "documents": _documents_out(c, docs)}
@@ -170,7 +190,7 @@ def get_dossier(code: str, key: ApiKey = Depends(require("read")), c: ApiContext
 def get_package(code: str, request: Request, key: ApiKey = Depends(require("download")),
                 c: ApiContext = Depends(ctx)) -> StreamingResponse:
     """The dossier's hand-off package, streamed as a zip."""
-    docs, sigs = _handout(c, _dossier_docs(c, code), key)
+    docs, sigs = _handout(c, _dossier_docs(c, code, key), key)
     for doc in docs:
         if doc.pdf_key:
             _check_object(c, doc)
@@ -187,7 +207,7 @@ def get_package(code: str, request: Request, key: ApiKey = Depends(require("down
 def download_document(doc_id: str, request: Request, key: ApiKey = Depends(require("download")),
                       c: ApiContext = Depends(ctx)) -> Response:
     """The document's PDF: streamed, or a 307 to a presigned URL when the store offers one."""
-    doc = c.index.get_document(validate.document_id(doc_id))
+    doc = _visible_one(key, c.index.get_document(validate.document_id(doc_id)))
     if not doc.pdf_key:
         raise NotFoundError(f"document {doc_id} has no PDF yet")
     [doc], sigs = _handout(c, [doc], key)
@@ -243,7 +263,7 @@ def _verified(stream: Any, doc: Document) -> Iterator[bytes]:
             responses=_errors(400, 404, *AUTH_ERRORS))
 def get_document(doc_id: str, key: ApiKey = Depends(require("read")), c: ApiContext = Depends(ctx)) -> dict[str, Any]:
     """One document with its confidences, text and change history."""
-    return _detail_out(c, c.index.get_document(validate.document_id(doc_id)))
+    return _detail_out(c, _visible_one(key, c.index.get_document(validate.document_id(doc_id))))
 
 
 @router.put("/documents/{doc_id}", response_model=schemas.DocumentDetailOut,
@@ -405,7 +425,7 @@ def get_job(job_id: str, key: ApiKey = Depends(require("read")), c: ApiContext =
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
     f = c.index.get_file(job["sha256"]) or {}
-    docs = [d.doc_id for d in c.index.list_documents(sha256=job["sha256"])]
+    docs = [d.doc_id for d in c.index.list_documents(sha256=job["sha256"]) if visible(key, d)]
     return {"job_id": job["job_id"], "sha256": job["sha256"], "filename": job["filename"],
             "status": f.get("status", "unknown"), "page_count": f.get("page_count") or 0,
             "pages_done": f.get("pages_done") or 0, "pages_failed": f.get("pages_failed") or 0,
@@ -426,7 +446,7 @@ def search_documents(q: str | None = Query(None, max_length=200, description="wo
                      key: ApiKey = Depends(require("read")), c: ApiContext = Depends(ctx)) -> dict[str, Any]:
     """Result documents matching every word (diacritics optional), exact-diacritic matches first."""
     query = SearchQuery(q=q, doc_type=type, issuer=issuer, date_from=date_from, date_to=date_to, limit=limit,
-                        offset=offset)
+                        offset=offset, cleared_only=key.role == "portal")
     total, docs = search(c.index, query)
     return {"query": q, "total": total, "limit": limit, "offset": offset, "results": _documents_out(c, docs)}
 

@@ -48,6 +48,9 @@ class ReviewOut(BaseModel):
     reasons: list[str]
     reviewed_by: str | None = None
     reviewed_at: dt.datetime | None = None
+    state: Literal["pending", "approved", "not_needed"] = Field(
+        "not_needed", description="pending: a clerk must look (hidden from the portal role); approved: a clerk "
+        "cleared it; not_needed: nothing was doubtful")
 
 
 class SignatureOut(BaseModel):

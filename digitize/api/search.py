@@ -31,11 +31,14 @@ class SearchQuery:
     date_to: dt.date | None = None
     limit: int = 20
     offset: int = 0
+    cleared_only: bool = False  # only documents that need no review (what the portal role sees)
 
 
 def _conditions(query: SearchQuery) -> list[sa.ColumnElement[bool]]:
     c = documents.c
     where: list[sa.ColumnElement[bool]] = [c.kind == "result"]
+    if query.cleared_only:
+        where.append(c.needs_review.is_(False))
     for tok in tokens(query.q or "")[:MAX_TOKENS]:
         where.append(c.search_folded.contains(fold(tok), autoescape=True))
     if query.doc_type:

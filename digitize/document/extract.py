@@ -36,6 +36,7 @@ from digitize.text.vntext import (
     is_upper_text,
     letter_ratio,
     repair_surname,
+    sentence_case,
     title_case,
 )
 
@@ -188,6 +189,7 @@ def build_lines(page: PageResult, index: int = 0, *, cuts: Sequence[float] = (),
 
 _MOTTO_1 = "cong hoa xa hoi chu nghia viet nam"
 _MOTTO_2 = "doc lap - tu do - hanh phuc"
+_OTHER_MOTTOS = ("dang cong san viet nam", "doan tncs ho chi minh")  # Party and Youth Union documents
 
 
 def _similar(a: str, b: str) -> float:
@@ -206,6 +208,9 @@ def _find_motto(lines: Sequence[Line]) -> tuple[Line | None, Line | None]:
         f = ln.fold
         if m1 is None and len(_MOTTO_1) // 2 <= len(f) < 2 * len(_MOTTO_1) and fuzz.partial_ratio(_MOTTO_1, f) >= 80:
             m1 = ln
+        elif m1 is None and any(len(m) - 3 <= len(f) < 2 * len(m) and fuzz.partial_ratio(m, f) >= 85
+                                for m in _OTHER_MOTTOS):
+            m1 = ln
         elif m2 is None and len(_MOTTO_2) // 2 <= len(f) < 2 * len(_MOTTO_2) and fuzz.partial_ratio(_MOTTO_2, f) >= 75:
             m2 = ln
     return m1, m2
@@ -222,6 +227,9 @@ def _motto_cut(page: PageResult) -> tuple[float, float] | None:
         folded = [fold(w.text).strip("-_.,:;'\"") for w in row]
         for i in range(len(row) - 1):
             if Levenshtein.distance(folded[i], "cong") <= 1 and folded[i + 1][:2] == "ho":
+                return float(row[i].left), float(row[i].top)
+            if folded[i] in ("dang", "doan") and Levenshtein.distance(folded[i + 1], "cong") <= 1 and i + 2 < len(row) \
+                    and folded[i + 2][:3] == "san":  # "ĐẢNG CỘNG SẢN VIỆT NAM"
                 return float(row[i].left), float(row[i].top)
     return None
 
@@ -308,7 +316,8 @@ def skeleton(page: PageResult, index: int = 0) -> Skeleton:
 def _header_bottom_without_title(lines: Sequence[Line], col_split: float) -> float:
     """Without a heading, the header ends at the first line that spans both columns."""
     for ln in lines:
-        if ln.top > 0.08 * ln.page_height and ln.left < col_split and ln.right > col_split + 0.05 * ln.page_width:
+        if ln.top > 0.08 * ln.page_height and ln.left < col_split - 0.15 * ln.page_width \
+                and ln.right > col_split + 0.05 * ln.page_width:  # a date line may start a little left of the motto
             return float(ln.top)
     return 0.35 * (lines[0].page_height if lines else 0)
 
@@ -538,10 +547,14 @@ _ORG_HEADS = (
     "uy ban nhan dan", "ubnd", "hoi dong nhan dan", "hdnd", "phong", "so", "bo", "cuc", "chi cuc", "tong cuc",
     "ban", "trung tam", "van phong", "truong", "benh vien", "cong an", "bao hiem", "kho bac", "chi nhanh",
     "dang uy", "thanh tra", "toa an", "vien kiem sat", "doi", "hat", "tram", "ubmttq", "uy ban mat tran",
+    "hoi dong", "khoa", "vien", "hoc vien", "dai hoc", "bo phan", "chinh phu", "thu tuong", "tinh uy", "huyen uy",
+    "thanh uy", "dang bo", "chi bo", "doan thanh nien", "cong ty", "tong cong ty", "hop tac xa", "ngan hang",
+    "lien doan", "hoi lien hiep", "quoc hoi", "kiem toan", "thu vien", "bao tang",
 )
 _UNITS = ("tinh", "thanh pho", "huyen", "quan", "thi xa", "xa", "phuong", "thi tran")
 _EXPAND = {"ubnd": "Ủy ban nhân dân", "hdnd": "Hội đồng nhân dân", "tp": "thành phố", "tx": "thị xã",
-           "tt": "thị trấn"}
+           "tt": "thị trấn", "kcn": "khu công nghiệp", "kkt": "khu kinh tế", "ccn": "cụm công nghiệp"}
+_NOT_UNIT = {("quan", "ly"), ("xa", "hoi"), ("quan", "doi"), ("quan", "su"), ("tinh", "hinh")}  # quản lý, xã hội …
 
 
 def _starts_with(folded: str, heads: Sequence[str]) -> str | None:
@@ -570,6 +583,8 @@ def _org_case(text: str) -> str:
             continue
         two = fold(" ".join(words[i : i + 2]))
         unit = next((u for u in _UNITS if two == u or f == u), None) if out else None
+        if unit is not None and (f, fold(words[i + 1]) if i + 1 < len(words) else "") in _NOT_UNIT:
+            unit = None
         if unit is not None:
             n = len(unit.split())
             out.extend(x.lower() for x in words[i : i + n])
@@ -616,7 +631,15 @@ _AGENCIES = (
     "Sở Tư pháp", "Sở Xây dựng", "Sở Nội vụ", "Sở Tài chính", "Sở Lao động - Thương binh và Xã hội",
     "Sở Giao thông vận tải", "Sở Công Thương", "Sở Y tế", "Sở Giáo dục và Đào tạo",
     "Sở Nông nghiệp và Phát triển nông thôn", "Sở Nông nghiệp và Môi trường", "Sở Văn hóa, Thể thao và Du lịch",
-    "Sở Thông tin và Truyền thông", "Sở Khoa học và Công nghệ",
+    "Sở Thông tin và Truyền thông", "Sở Khoa học và Công nghệ", "Sở Văn hóa và Thể thao", "Sở Ngoại vụ",
+    "Văn phòng", "Ban Quản lý các khu công nghiệp", "Ban Quản lý khu công nghiệp", "Ban Quản lý khu kinh tế",
+    "Chính phủ", "Thủ tướng Chính phủ", "Văn phòng Chính phủ", "Thanh tra Chính phủ", "Bộ Quốc phòng", "Bộ Công an",
+    "Bộ Ngoại giao", "Bộ Nội vụ", "Bộ Tư pháp", "Bộ Tài chính", "Bộ Công Thương", "Bộ Y tế", "Bộ Xây dựng",
+    "Bộ Giáo dục và Đào tạo", "Bộ Thông tin và Truyền thông", "Bộ Kế hoạch và Đầu tư", "Bộ Tài nguyên và Môi trường",
+    "Bộ Giao thông vận tải", "Bộ Nông nghiệp và Phát triển nông thôn", "Bộ Nông nghiệp và Môi trường",
+    "Bộ Khoa học và Công nghệ", "Bộ Lao động - Thương binh và Xã hội", "Bộ Văn hóa, Thể thao và Du lịch",
+    "Ngân hàng Nhà nước Việt Nam", "Kiểm toán nhà nước", "Tòa án nhân dân tối cao", "Viện kiểm sát nhân dân tối cao",
+    "Tổng cục Thuế", "Cục Thuế", "Cục Hải quan", "Kho bạc Nhà nước",
 )
 _AGENCIES_FOLDED = {fold(a): a for a in _AGENCIES}
 
@@ -655,6 +678,8 @@ def _split_locality(text: str) -> tuple[str, str | None, str | None]:
     for i in range(1, len(words)):
         for u in sorted(_UNIT_WORDS, key=len, reverse=True):
             n = len(u.split())
+            if (folded[i], folded[i + 1] if i + 1 < len(folded) else "") in _NOT_UNIT:
+                continue
             if " ".join(folded[i : i + n]) == u and i + n < len(words):
                 return " ".join(words[:i]), _UNIT_WORDS[u], " ".join(words[i + n :]).strip(" .,;:-_'\"")
     glued = _GLUED_UNIT.match(re.sub(r"[^a-z]", "", "".join(folded)))
@@ -707,9 +732,24 @@ def _best_spelling(name: str, known: Sequence[str]) -> str:
     return max(votes, key=lambda v: (votes[v], diacritic_count(v)))
 
 
+_SYMBOL = re.compile(r"(^|\s)\S{0,6}[/(]\s?[a-z]{1,8}[-–][a-z]")  # "/QĐ-UBND", "(Qd-cdktkt", "./stttt-vp"
+
+
+def _looks_like_number_line(ln: Line) -> bool:
+    """A header line that is the document's number line: its label ("Số:", "Sá:") or a symbol
+    ("/KCN-VP") whose digits were handwritten and not read."""
+    f = ln.fold.strip()
+    return bool(re.match(r"^\W{0,2}s[oa06]\s*[:;.,]", f)) or bool(_SYMBOL.search(f))
+
+
 def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Sequence[Line]]) -> _Found:
     """Issuing body from the issuer block, completed with its parent's locality where printed."""
     stop = number_line.top if number_line is not None and number_line.cx < sk.col_split else sk.header_bottom
+    for ln in sk.lines:  # the block ends at the number line, even one whose digits were not read
+        if (sk.motto is None or ln.top > sk.motto.top) and ln.top < stop and ln.cx < sk.col_split \
+                and _looks_like_number_line(ln) and not _is_stamp(ln, sk.lines):
+            stop = float(ln.top)
+            break
     block = [
         ln for ln in sk.lines
         if ln.page == 0 and ln.bottom <= stop + 0.3 * ln.height and ln.cx < sk.col_split and ln.right < sk.col_split
@@ -749,7 +789,7 @@ def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Se
     return _Found(value, conf, line=units[-1][0])
 
 
-_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?v?\s*[:.]?\s|vv\s)")
+_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?v?\s*[:.]?\s|vv\s|ve viec\s)")
 
 
 def _is_vv(folded: str) -> bool:
@@ -788,6 +828,8 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
                 continue
             if ln.top - cur.bottom > 1.2 * cur.height:
                 break
+            if is_upper_text(ln.text, threshold=0.7) or _STAMP_WORDS.search(ln.fold) or ln.fold.startswith("kinh gui"):
+                break  # an incoming-mail stamp or the addressee under the trích yếu
             parts.append(ln)
             cur = ln
         text = collapse(" ".join(p.text for p in parts))
@@ -797,6 +839,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
         return _Found(None, 0.0, "summary: document type unknown")
     last = sk.title_lines[-1]
     parts: list[Line] = []
+    upper_parts = False
     ref = sk.title.cx
     cur = last
     for ln in lines:
@@ -810,6 +853,12 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
                 continue  # something beside the heading (a stamp, a margin note)
             break
         f = ln.fold
+        caps_summary = doc_type.kind == "legal" and (not parts or upper_parts)  # a decree's trích yếu is in capitals
+        if caps_summary and is_upper_text(ln.text, threshold=0.7) and not f.startswith(("can cu", "chinh phu")):
+            parts.append(ln)
+            upper_parts = True
+            cur = ln
+            continue
         if (is_upper_text(ln.text, threshold=0.7) or f.startswith(("can cu", "kinh gui", "(", "so:", "ma so"))
                 or _label_rest(ln.text) is not None or letter_ratio(ln.text) < 0.6):
             break
@@ -818,10 +867,12 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
         parts.append(ln)
         cur = ln
     if not parts:
-        if doc_type.has_summary and doc_type.kind == "administrative":
+        if doc_type.has_summary and doc_type.kind in ("administrative", "legal"):
             return _Found(None, 0.0, "summary: not found")
         return _Found(None, 1.0)
     text = " ".join(p.text for p in parts)
+    if upper_parts:
+        text = sentence_case(text)
     return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=parts[0])
 
 
@@ -1049,7 +1100,9 @@ def extract_metadata(
     number_f = find_number(sk, doc_type)
     if doc_type is None and number_f.value:
         parsed = validate.parse_number(number_f.value)
-        guess = doctypes.by_abbreviation(parsed.symbol[0]) if parsed and parsed.symbol else None
+        guess = None
+        if parsed and parsed.symbol:  # "115/CV-PA83", "368-CV/BPTT": CV is a công văn
+            guess = doctypes.CONG_VAN if parsed.symbol[0] == "CV" else doctypes.by_abbreviation(parsed.symbol[0])
         if guess is not None:
             doc_type = guess
             doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")

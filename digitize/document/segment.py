@@ -11,9 +11,12 @@ Rules (issue 4, DESIGN.md contract 3):
 - The code of a document comes from, in priority order: separator QR > receipt barcode > receipt
   text > file name > a "Mã hồ sơ" line (or a dossier-code QR) in the document itself. Sources that
   disagree are named, with both values, in the reasons.
-- A result document starts at a page carrying the national title block ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA
-  VIỆT NAM" / "Độc lập - Tự do - Hạnh phúc") or, failing that, a "Số: …/…" line near the top without
-  a page number above it; other pages continue the open document.
+- A result document starts at a page whose header carries its own number line ("Số: 12/QĐ-UBND", or the
+  bare "Số:" label whose digits were handwritten): a short line starting with the label, in the left half
+  of the top third. A page with the national motto ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") but no number
+  line starts a document only when none is open: otherwise it is an attachment (rules, programme, a form
+  of an annex). Numbers cited in running text ("… theo Quyết định số 147/2009/QĐ-UBND …") never start
+  one. Other pages continue the open document.
 - Blank pages belong to no document. Failed pages stay in the document they fall in (never dropped),
   with a reason. Every page of the file gets a :class:`PageKind`.
 
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from digitize.models import DocumentPlan, PageKind, PageResult
+from digitize.models import DocumentPlan, PageKind, PageResult, Word
 from digitize.text import dossier_code
 from digitize.text.vntext import fold
 
@@ -45,7 +48,9 @@ PRIORITY = (SEPARATOR, RECEIPT_BARCODE, RECEIPT_TEXT, FILENAME, TEXT)
 _SOURCE_WORDS = {SEPARATOR: "separator sheet", RECEIPT_BARCODE: "receipt barcode", RECEIPT_TEXT: "receipt text",
                  FILENAME: "file name", TEXT: "document text"}
 
-_MOTTO = ("conghoaxahoichunghiavietnam", "doclaptudohanhphuc")
+# the national motto's two lines, or the Party's and the Youth Union's header in its place
+_MOTTO = ("conghoaxahoichunghiavietnam", "doclaptudohanhphuc", "dangcongsanvietnam", "doantncongsanhochiminh",
+          "doanthanhniencongsanhochiminh")
 _RECEIPT_TITLE = "giaytiepnhanhosovahentraketqua"
 _SEPARATOR_TITLE = "phieuphantachhoso"
 _MOTTO_SCORE = 80.0
@@ -53,7 +58,11 @@ _TITLE_SCORE = 82.0
 _RECEIPT_SCORE_WITH_BARCODE = 68.0
 _TOP_LINES = 12  # without word boxes, the header of a page is within its first lines of text
 _TOP_FRACTION = 0.33  # with word boxes: the top third of the page
-_SO_LINE = re.compile(r"(?:^|\s)s[o06]\s*[:;.,]?\s*[0-9oli|]{1,6}\s*/\s*[a-z0-9]")  # on folded text
+_SO_LINE = re.compile(r"\W{0,2}s[oa06]\s*[:;.,]?\s*[0-9oli|/]{0,6}\s*/\s*[a-z0-9]")  # on folded text, at line start
+_SO_LABEL_ONLY = re.compile(r"\W{0,2}s[oa06]\s*:")  # "Số:" whose number is handwritten and was not read
+_COLUMN_GAP = 3.0  # a gap wider than this many letter heights separates two columns
+_NUMBER_LINE_MAX_WORDS = 6  # "Số: 123/QĐ-UBND" is 1-4 OCR words; a line of body text is longer
+_NUMBER_LINE_MAX_LEFT = 0.5  # the number line is under the issuer, in the left half
 _PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(?:trang\s*)?(\d{1,3})(?:\s*-)?\s*$")
 
 
@@ -98,9 +107,43 @@ def has_title_block(page: PageResult) -> bool:
     return any(_score(m, top) >= _MOTTO_SCORE for m in _MOTTO)
 
 
+def _top_rows(page: PageResult) -> list[list[Word]]:
+    """The OCR lines of the top third of the page, each as its words from left to right, cut where a
+    wide gap separates two columns (the number on the left, the place and date on the right)."""
+    limit = page.height * _TOP_FRACTION
+    rows: dict[tuple[int, int, int], list[Word]] = {}
+    for w in page.words:
+        if w.top < limit and w.text.strip():
+            rows.setdefault((w.block, w.par, w.line), []).append(w)
+    out: list[list[Word]] = []
+    for ws in rows.values():
+        ws.sort(key=lambda w: w.left)
+        height = sorted(w.height for w in ws)[len(ws) // 2]
+        part = [ws[0]]
+        for prev, w in zip(ws, ws[1:], strict=False):
+            if w.left - (prev.left + prev.width) > _COLUMN_GAP * height:
+                out.append(part)
+                part = []
+            part.append(w)
+        out.append(part)
+    return out
+
+
 def has_number_line(page: PageResult) -> bool:
-    """True when the top of the page carries a "Số: 123/QĐ-UBND"-like line."""
-    return any(_SO_LINE.search(fold(ln)) for ln in _top_text(page).splitlines())
+    """True when the top of the page carries a document's own "Số: 123/QĐ-UBND" header line.
+
+    The header's number line starts with its "Số" label, sits in the left part of the page (under the
+    issuer) and is short. A number cited in the body ("… theo Quyết định số 12/QĐ-UBND ngày …") is
+    inside a long line of running text and does not count: such pages continue a document."""
+    if not (page.words and page.height and page.width):
+        return any(_SO_LINE.match(fold(ln).strip()) for ln in _top_text(page).splitlines())
+    for row in _top_rows(page):
+        text = fold(" ".join(w.text for w in row)).strip()
+        if len(row) > _NUMBER_LINE_MAX_WORDS or row[0].left > page.width * _NUMBER_LINE_MAX_LEFT:
+            continue
+        if _SO_LINE.match(text) or _SO_LABEL_ONLY.fullmatch(text):
+            return True
+    return False
 
 
 def has_page_number_on_top(page: PageResult) -> bool:
@@ -240,7 +283,10 @@ def segment(pages: Sequence[PageResult], *, filename: str) -> Segmentation:
             continue
 
         kinds[n] = PageKind.DOCUMENT
-        starts = title_block or (has_number_line(page) and not has_page_number_on_top(page))
+        number_line = has_number_line(page)
+        # An attachment (rules, programme, list, a form of an annex) carries the national motto too, but
+        # not the document's own "Số: …" line: it continues the document before it.
+        starts = (title_block and (number_line or open_doc is None)) or number_line
         if current is None:
             current = new_dossier()
         if open_doc is None or starts:

@@ -19,7 +19,7 @@ EARLIEST_DATE = dt.date(1945, 9, 2)  # the state that issues these documents
 MIN_CONFIDENCE = 0.80  # a field read below this needs a clerk's look
 
 # OCR confusions inside digit runs: letters that are really digits.
-_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1", "|": "1", "!": "1",
+_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1", "|": "1", "!": "1", "]": "1",
                             "Z": "2", "z": "2", "S": "5", "B": "8"})
 _DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "_": "-", "\u2010": "-", "\u2011": "-"})
 
@@ -49,16 +49,21 @@ class ParsedNumber:
     year: str | None  # "2025" when the number carries the year (normative documents)
     symbol: tuple[str, ...]  # ("QĐ", "UBND"): the symbol's parts in order
     issues: tuple[str, ...] = ()  # what the parser had to doubt
+    party: bool = False  # the Party's notation "368-CV/BPTT": type after a dash, the body after the slash
 
     @property
     def text(self) -> str:
         """The normalised number: "123/QĐ-UBND" (no spaces, "/" and "-" as in Decree 30)."""
+        if self.party:
+            return f"{self.number}-{self.symbol[0]}/{'-'.join(self.symbol[1:])}"
         head = f"{self.number}/{self.year}" if self.year else self.number
         return f"{head}/{'-'.join(self.symbol)}" if self.symbol else head
 
     @property
     def code_notation(self) -> str:
         """The part after the number ("QĐ-UBND", "2025/QĐ-CTUBND") as the portal calls CodeNotation."""
+        if self.party:
+            return f"{self.symbol[0]}/{'-'.join(self.symbol[1:])}"
         parts = [self.year] if self.year else []
         if self.symbol:
             parts.append("-".join(self.symbol))
@@ -78,6 +83,9 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
     """
     s = collapse(text).translate(_DASHES)
     s = re.sub(r"\s*([/-])\s*", r"\1", s).replace(" ", "").strip(".,;:")
+    party = _PARTY_NUMBER.match(s)
+    if party:
+        return _parse_party_number(party, doc_type)
     if "/" not in s:
         return None
     head, _, tail = s.partition("/")
@@ -107,6 +115,26 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
             part = part.upper()
         repaired.append(part)
     return ParsedNumber(number=number, year=year, symbol=tuple(repaired), issues=tuple(issues))
+
+
+_PARTY_NUMBER = re.compile(r"^([0-9OoIl]{1,5})-([A-Za-zĐđ]{1,5})/([A-Za-zĐđ][A-Za-zĐđ0-9]*(?:-[A-Za-zĐđ0-9]+)*)$")
+
+
+def _parse_party_number(m: re.Match[str], doc_type: DocType | None) -> ParsedNumber | None:
+    """ "368-CV/BPTT", "12-QĐ/TU": the notation of the Party's documents (Quy định 66-QĐ/TW)."""
+    number = _digits(m.group(1))
+    if number is None:
+        return None
+    issues = [f"digits repaired in {m.group(1)!r}"] if number != m.group(1) else []
+    kind = m.group(2)
+    fixed = repair_abbreviation(kind, doc_type)
+    if fixed is not None and fixed != kind:
+        issues.append(f"type abbreviation {kind!r} read as {fixed!r}")
+        kind = fixed
+    elif fixed is None and by_abbreviation(kind) is None:
+        kind = kind.upper()
+    body = tuple(p if _is_mixed_abbreviation(p) else p.upper() for p in m.group(3).split("-"))
+    return ParsedNumber(number=number, year=None, symbol=(kind, *body), issues=tuple(issues), party=True)
 
 
 def _is_mixed_abbreviation(part: str) -> bool:
@@ -149,8 +177,8 @@ def check_number_type(parsed: ParsedNumber, doc_type: DocType | None) -> list[st
 # --- dates ----------------------------------------------------------------------------------------
 
 _DATE_WORDS = re.compile(
-    r"\bng\S{1,4}?\s*[:.]?\s*(?P<d>[0-9OoIl|!]{1,2})\s*[,.]?\s*"
-    r"th\S{1,4}?\s*[:.]?\s*(?P<m>[0-9OoIl|!]{1,2})\W{0,3}(?:\S{1,2}\W{1,2})?"
+    r"\bng\S{1,4}?\s*[:.]?\s*(?P<d>[0-9OoIl|!\]]{1,2})\s*[,.]?\s*"
+    r"th\S{1,4}?\s*[:.]?\s*(?P<m>[0-9OoIl|!\]]{1,2})\W{0,3}(?:\S{1,2}\W{1,2})?"
     r"n\S{1,3}?\s*[:.]?\s*(?P<y>[0-9OoIl|!]{4})\b"
 )
 
@@ -244,7 +272,8 @@ def review(
         f: Field = getattr(md, name)
         if f.value is None:
             required = name in REQUIRED_FIELDS or (
-                doc_type is not None and doc_type.has_summary and doc_type.kind in ("administrative", "cong_van"))
+                doc_type is not None and doc_type.has_summary
+                and doc_type.kind in ("administrative", "legal", "cong_van"))
             if required:
                 add(name, f.reason or "missing")
             continue

@@ -6,7 +6,8 @@ code, a PDF and no pending review, one HTTP(S) ``POST`` to the configured portal
 dossier, with this one document: its PDF (the agency-signed copy when a certificate is configured),
 ``metadata.json`` under the official names and ``SHA256SUMS``. Headers:
 
-- ``Idempotency-Key``: the sha256 of the PDF sent (the portal keeps one copy per key),
+- ``Idempotency-Key``: the sha256 of the PDF sent and the metadata sent with it (:func:`idempotency_key`;
+  the portal keeps one copy per key),
 - ``Content-Type: application/zip``, ``Content-Digest: sha-256=:<base64>:`` (RFC 9530) of the body,
 - ``X-Dossier-Code``, ``X-Document-Id``, ``X-Digitize-Signed: true|false``,
 - ``Authorization: Bearer <DIGITIZE_PORTAL_TOKEN>`` when a token is configured.
@@ -16,7 +17,8 @@ and 5xx are retried with exponential backoff (``Retry-After`` is honoured, cappe
 are permanent failures for that document. What was published when is recorded in the index
 (``storage.access.publications``, keyed by the idempotency key) and in the audit log; a copy already
 published is never sent again, so re-running publishes only what is new. A document whose PDF
-changed (re-made, or signed since it was last sent) has a new key and is sent as a new version.
+changed (re-made, or signed since it was last sent) or whose metadata was corrected since (a clerk's
+review) has a new key and is sent as a new version.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import base64
 import hashlib
 import http.client
 import ipaddress
+import json
 import logging
 import random
 import ssl
@@ -237,6 +240,17 @@ def _skip_reason(doc: Document) -> str | None:
     return None
 
 
+def idempotency_key(pdf_sha256: str, doc: Document) -> str:
+    """The publication's key: sha256 over the PDF's sha256 and the official metadata sent with it, so a
+    metadata correction after publishing is sent again as a new version."""
+    from digitize.api.official import mapper
+
+    official = mapper()(doc.metadata, page_amount=len(doc.pages), dossier_id=doc.dossier_id)
+    blob = json.dumps({"pdf_sha256": pdf_sha256, "dossier": doc.dossier_id, "metadata": official}, sort_keys=True,
+                      ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def package_bytes(doc: Document, store: ObjectStore, signatures: dict[str, access.Signature]) -> bytes:
     """The one-document package (zip) of ``doc`` as handed out; IntegrityError when the PDF is corrupt."""
     from digitize.api.official import mapper
@@ -282,9 +296,10 @@ def _publish_one(doc: Document, index: Index, store: ObjectStore, portal: Portal
     if sig is None and signer is not None and not dry_run:
         sig = ensure_signed(doc, index, store, signer, who=who)
     served = served_copy(doc, sig)
-    key = served.pdf_sha256
-    if key is None:  # an old row without the PDF's sha256: hash the stored bytes
-        key = hashlib.sha256(store.get_bytes(served.pdf_key or "")).hexdigest()
+    pdf_sha = served.pdf_sha256
+    if pdf_sha is None:  # an old row without the PDF's sha256: hash the stored bytes
+        pdf_sha = hashlib.sha256(store.get_bytes(served.pdf_key or "")).hexdigest()
+    key = idempotency_key(pdf_sha, doc)
     signed = sig is not None
     done = access.get_publication(index, key)
     if done is not None and done["status"] == "published":

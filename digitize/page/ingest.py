@@ -1,8 +1,8 @@
 """Ingest: find input files, identify them by content and sha256, and load one page at a time.
 
 Pages are decoded one by one in the worker that processes them (never the whole file in memory).
-For image-only PDFs the scanned image is taken out of the PDF as it is (no re-rendering); other PDF
-pages are rendered by poppler (pdf2image) at the configured resolution.
+A PDF page is read as a viewer displays it (:mod:`digitize.page.pdfpage`): its scan taken out as it is
+when the page is just that image, else the page rendered by poppler.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from digitize.errors import (
     EncryptedPdfError,
     ImageTooLargeError,
     InputError,
-    MissingDependencyError,
     PageError,
     UnsupportedTypeError,
 )
@@ -31,6 +30,7 @@ from digitize.models import InputKind, SourceFile
 log = logging.getLogger(__name__)
 
 A4_LONG_SIDE_INCHES = 11.69
+MIN_SIDE_PX = 32  # an image narrower than this (0x0, 1x100000) is not a page
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,27 @@ def detect_kind(head: bytes) -> InputKind:
         return InputKind.TIFF
     if b"%PDF-" in head[:1024]:
         return InputKind.PDF
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"avif"):
+        raise UnsupportedTypeError("a HEIC/HEIF phone photo, which is not supported: save it as JPEG "
+                                   "(on the phone: Settings > Camera > Formats > Most Compatible)")
+    if head.startswith(b"PK\x03\x04"):
+        raise UnsupportedTypeError("a ZIP archive (or a Word/Excel file), not a scan")
+    if head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise UnsupportedTypeError("a web page (HTML), not a scan")
     raise UnsupportedTypeError("not a PDF, TIFF, JPEG or PNG file (content does not match any)")
 
 
 def inspect(path: Path, source: str, *, max_pixels: int, max_pages: int, render_dpi: int) -> SourceFile:
     """Identify a file and count its pages without decoding any page; raise InputError when unusable."""
-    sha, size = sha256_of(path)
+    try:
+        before = path.stat()
+        sha, size = sha256_of(path)
+        after = path.stat()
+    except OSError as e:  # unreadable, a symlink loop, vanished
+        raise InputError(f"cannot read the file ({e.strerror or e})", path=source) from e
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or size != after.st_size:
+        raise InputError("the file changed while it was read (still being copied?): run again when it is "
+                         "complete", path=source)
     if size == 0:
         raise EmptyFileError("empty file (0 bytes)", path=source)
     with open(path, "rb") as f:
@@ -153,6 +168,8 @@ def _image_page_count(path: Path, *, max_pixels: int) -> int:
             if i:
                 im.seek(i)
             w, h = im.size
+            if min(w, h) < MIN_SIDE_PX:
+                raise CorruptFileError(f"page {i + 1} is {w}x{h} px: too small to be a scanned page")
             if w * h > max_pixels:
                 raise ImageTooLargeError(f"page {i + 1} is {w}x{h} px, more than the limit of {max_pixels} px "
                                          "(possible decompression bomb)")
@@ -177,10 +194,13 @@ def load_page(path: Path, kind: InputKind, page: int, *, render_dpi: int, max_pi
     return _load_image_page(path, page, max_pixels=max_pixels)
 
 
-def _to_array(im) -> np.ndarray:  # type: ignore[no-untyped-def]
+def to_array(im) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A Pillow image as a uint8 gray (HxW) or BGR (HxWx3) array."""
     import cv2
 
-    if im.mode in ("1", "L", "I;16", "I", "F"):
+    if im.mode.startswith("I;16"):  # 16-bit samples: keep the top 8 bits (convert("L") would clip them)
+        return np.ascontiguousarray((np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8))
+    if im.mode in ("1", "L", "I", "F"):
         arr = np.asarray(im.convert("L"))
         return np.ascontiguousarray(arr)
     if im.mode in ("RGBA", "LA", "P", "PA"):
@@ -212,7 +232,7 @@ def _load_image_page(path: Path, page: int, *, max_pixels: int) -> LoadedPage:
             im.load()
             if page == 1:
                 im = ImageOps.exif_transpose(im)
-            arr = _to_array(im)
+            arr = to_array(im)
         except (OSError, EOFError, ValueError) as e:
             raise PageError(f"cannot decode page {page} ({e.__class__.__name__}: {e})") from e
     return LoadedPage(arr, dpi or _guess_dpi(arr))
@@ -224,58 +244,7 @@ def _guess_dpi(arr: np.ndarray) -> float:
 
 
 def _load_pdf_page(path: Path, page: int, *, render_dpi: int, max_pixels: int) -> LoadedPage:
-    direct = _scanned_image_of(path, page, max_pixels=max_pixels)
-    if direct is not None:
-        return direct
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+    from digitize.page.pdfpage import load_pdf_page
 
-    try:
-        images = convert_from_path(str(path), dpi=render_dpi, first_page=page, last_page=page,
-                                   thread_count=1)
-    except PDFInfoNotInstalledError as e:
-        raise MissingDependencyError("poppler (pdftoppm) is not installed: apt-get install poppler-utils") from e
-    except (PDFPageCountError, PDFSyntaxError) as e:
-        raise PageError(f"poppler cannot render page {page} ({_first_line(str(e))})") from e
-    if not images:
-        raise PageError(f"poppler rendered nothing for page {page}")
-    return LoadedPage(_to_array(images[0]), float(render_dpi))
-
-
-def _scanned_image_of(path: Path, page: int, *, max_pixels: int) -> LoadedPage | None:
-    """The page's scan when the page is just one image filling it (no text, no vector art)."""
-    import pikepdf
-
-    with pikepdf.open(path) as pdf:
-        pg = pdf.pages[page - 1]
-        images = list(pg.get_images(recursive=False).values())
-        if len(images) != 1:
-            return None
-        fonts = pg.resources.get("/Font") if "/Resources" in pg.obj else None
-        if fonts:
-            return None  # the page carries text: render it as a whole
-        pim = pikepdf.PdfImage(images[0])
-        if pim.width * pim.height > max_pixels:
-            raise ImageTooLargeError(f"page {page} image is {pim.width}x{pim.height} px (limit {max_pixels} px)")
-        box = pg.mediabox
-        w_in = abs(float(box[2]) - float(box[0])) / 72
-        h_in = abs(float(box[3]) - float(box[1])) / 72
-        rotate = int(pg.obj.get("/Rotate", 0)) % 360
-        if pim.image_mask:
-            return None
-        try:
-            im = pim.as_pil_image()
-        except (pikepdf.PdfError, NotImplementedError, ValueError, OSError):
-            return None  # an encoding Pillow cannot read: let poppler render it
-        arr = _to_array(im)
-    landscape_img = arr.shape[1] > arr.shape[0]
-    landscape_box = w_in > h_in
-    if landscape_img != landscape_box and abs(w_in - h_in) > 0.5:
-        return None  # image placed rotated by the content stream: let poppler render it
-    dpi = arr.shape[1] / w_in if w_in else 0.0
-    if rotate:
-        import cv2
-
-        code = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}[rotate]
-        arr = cv2.rotate(arr, code)
-    return LoadedPage(arr, dpi)
+    got = load_pdf_page(path, page, render_dpi=render_dpi, max_pixels=max_pixels)
+    return LoadedPage(got.image, got.dpi)

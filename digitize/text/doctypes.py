@@ -22,7 +22,7 @@ class DocType:
 
     name: str  # e.g. "Quyết định"
     abbreviation: str | None  # e.g. "QĐ"; None when the type has none (công văn, thư công)
-    kind: str  # "administrative", "cong_van", "copy" or "sector"
+    kind: str  # "legal", "administrative", "cong_van", "copy" or "sector"
     has_summary: bool = True  # a trích yếu line follows the type name
     aliases: tuple[str, ...] = ()  # other printed headings for the same type
     number_label: str = "Số"  # the label in front of the number
@@ -36,6 +36,14 @@ class DocType:
 CONG_VAN = DocType("Công văn", None, "cong_van")
 
 DOC_TYPES: tuple[DocType, ...] = (
+    # Legal documents (Law 80/2015/QH13 on legal documents): the Government's, ministries', joint ones
+    DocType("Luật", None, "legal"),
+    DocType("Pháp lệnh", None, "legal"),
+    DocType("Nghị định", "NĐ", "legal"),
+    DocType("Thông tư liên tịch", "TTLT", "legal"),
+    DocType("Thông tư", "TT", "legal"),
+    DocType("Nghị quyết liên tịch", "NQLT", "legal"),
+    DocType("Lệnh", "L", "legal", has_summary=False),
     # Decree 30/2020 Appendix III, I: administrative documents
     DocType("Nghị quyết", "NQ", "administrative"),
     DocType("Quyết định", "QĐ", "administrative"),
@@ -67,9 +75,9 @@ DOC_TYPES: tuple[DocType, ...] = (
     DocType("Thư công", None, "administrative", has_summary=False),
     CONG_VAN,
     # Decree 30/2020 Appendix III, I: copies
-    DocType("Bản sao y", "SY", "copy", has_summary=False),
-    DocType("Bản trích sao", "TrS", "copy", has_summary=False),
-    DocType("Bản sao lục", "SL", "copy", has_summary=False),
+    DocType("Sao y", "SY", "copy", has_summary=False, aliases=("Bản sao y", "Sao y bản chính")),
+    DocType("Trích sao", "TrS", "copy", has_summary=False, aliases=("Bản trích sao",)),
+    DocType("Sao lục", "SL", "copy", has_summary=False, aliases=("Bản sao lục",)),
     # Sector results handed back at one-stop offices
     DocType("Giấy chứng nhận đăng ký hộ kinh doanh", None, "sector", has_summary=False,
             number_label="Mã số hộ kinh doanh"),
@@ -88,6 +96,12 @@ DOC_TYPES: tuple[DocType, ...] = (
     DocType("Trích lục đăng ký giám hộ", "TLGH", "sector", has_summary=False),
     DocType("Trích lục hộ tịch", "TLHT", "sector", has_summary=False),
     DocType("Bản sao chứng thực", "SCT", "sector", has_summary=False),
+    DocType("Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất", None,
+            "sector", has_summary=False, number_label="Số vào sổ cấp GCN",
+            aliases=("Giấy chứng nhận quyền sử dụng đất quyền sở hữu nhà ở và tài sản khác gắn liền với đất",
+                     "Giấy chứng nhận quyền sử dụng đất")),
+    DocType("Phiếu trình", None, "administrative"),
+    DocType("Đơn", None, "administrative", has_summary=False),
 )
 
 _BY_NAME = {fold(t.name): t for t in DOC_TYPES}
@@ -134,6 +148,12 @@ def repair_abbreviation(token: str, doc_type: DocType | None = None) -> str | No
         return candidates[0].abbreviation
     if doc_type is not None and doc_type in candidates:
         return doc_type.abbreviation
+    if doc_type is not None and doc_type.abbreviation and len(doc_type.abbreviation) >= 4 and by_abbreviation(
+            token.upper()) is None:
+        from rapidfuzz.distance import Levenshtein
+
+        if Levenshtein.distance(key, fold(doc_type.abbreviation)) == 1:  # "TILT" under a THÔNG TƯ LIÊN TỊCH
+            return doc_type.abbreviation
     return None
 
 

@@ -85,6 +85,12 @@ def capitalize_first(word: str) -> str:
     return word
 
 
+def sentence_case(text: str) -> str:
+    """ "QUY ĐỊNH QUẢN LÝ ĐẦU TƯ" -> "Quy định quản lý đầu tư" (a heading printed in capitals, as a sentence)."""
+    words = collapse(text).lower().split(" ")
+    return " ".join([capitalize_first(words[0]), *words[1:]]) if words and words[0] else text
+
+
 def title_case(text: str) -> str:
     """Every word capitalised, as personal and place names are written: "PHẠM XUÂN" -> "Phạm Xuân"."""
     return " ".join(capitalize_first(w) for w in collapse(text).split(" ") if w)

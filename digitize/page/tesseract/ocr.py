@@ -27,6 +27,7 @@ class OcrOutput:
     text: str
     mean_conf: float
     text_pdf: bytes  # one page, text only (render mode 3), sized from the image and dpi
+    lang: str = "vie"  # the model(s) the words were read with
 
 
 def parse_tsv(tsv: str) -> tuple[tuple[Word, ...], str]:
@@ -114,10 +115,31 @@ def run_tesseract_cli(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: 
     return tsv, pdf
 
 
+FOREIGN_LANG = "vie+eng"  # a page found not Vietnamese is read again with English added (tesseract-ocr-eng)
+VIETNAMESE_BELOW = 0.5  # share of a page's words that are Vietnamese syllables, under which it is foreign
+MIN_WORDS = 8  # fewer words than this say nothing about the language
+FOREIGN_MIN_CONF = 60.0  # a poorer reading (upside down, noise) is not a question of language
+
+
+def vietnamese_share(words: tuple[Word, ...]) -> float | None:
+    """Share of the alphabetic words that are Vietnamese syllables (about 1.0 on a Vietnamese page, 0.2 on
+    an English one read with the Vietnamese model); None when too few words to tell."""
+    from digitize.text.correct import lexicon
+
+    lex = lexicon()
+    tokens = ["".join(c for c in w.text if c.isalpha()).lower() for w in words]
+    tokens = [t for t in tokens if t]
+    if len(tokens) < MIN_WORDS:
+        return None
+    return sum(t in lex for t in tokens) / len(tokens)
+
+
 def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
              correct: bool = True) -> OcrOutput:
     """Run tesseract once on a page image (uint8 gray or BGR) and return words, text and text layer.
 
+    A page read with ``vie`` whose words are mostly not Vietnamese syllables (an English or French page)
+    is read again with ``vie+eng`` and that reading kept when surer; it is not corrected as Vietnamese.
     With ``correct`` (Vietnamese only) the words and the text go through :func:`digitize.text.correct.correct_words`
     (syllables that do not exist, diacritics the neighbours contradict, stray marks); the PDF text
     layer keeps Tesseract's own reading. The caller sets OMP_THREAD_LIMIT=1 in the worker's
@@ -125,11 +147,25 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
     """
     tsv, pdf = run_tesseract(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, text_pdf=True)
     words, text = parse_tsv(tsv)
-    confs = [w.conf for w in words if w.conf >= 0]
-    mean = sum(confs) / len(confs) if confs else 0.0
-    if correct and lang.split("+")[0] == "vie":
+    mean = _mean_conf(words)
+    foreign = False
+    if lang == "vie":
+        share = vietnamese_share(words)
+        foreign = share is not None and share < VIETNAMESE_BELOW and mean >= FOREIGN_MIN_CONF
+        if foreign:  # e.g. an English investment certificate: "This is" would come out "Thị iu"
+            tsv2, pdf2 = run_tesseract(image, dpi=dpi, lang=FOREIGN_LANG, psm=psm, timeout=timeout, text_pdf=True)
+            words2, text2 = parse_tsv(tsv2)
+            log.debug("page not Vietnamese (%.0f%% syllables): read again with %s", 100 * share, FOREIGN_LANG)
+            if _mean_conf(words2) >= mean:
+                words, text, mean, pdf, lang = words2, text2, _mean_conf(words2), pdf2, FOREIGN_LANG
+    if correct and lang.split("+")[0] == "vie" and not foreign:
         from digitize.text.correct import correct_words
 
         words = correct_words(words)
         text = words_to_text(words)
-    return OcrOutput(words=words, text=text, mean_conf=mean, text_pdf=pdf)
+    return OcrOutput(words=words, text=text, mean_conf=mean, text_pdf=pdf, lang=lang)
+
+
+def _mean_conf(words: tuple[Word, ...]) -> float:
+    confs = [w.conf for w in words if w.conf >= 0]
+    return sum(confs) / len(confs) if confs else 0.0

@@ -1,0 +1,142 @@
+"""Extraction on layouts and types the first fixtures did not have (classes met on real archives):
+legal document types, copy marks, bodies with two- and three-line issuer blocks, unit words that are not
+place names ("Ban Quản lý", "Xã hội"), and number lines whose digits were handwritten and not read."""
+
+from __future__ import annotations
+
+from tests.test_extract import LEFT, RIGHT, Sheet, body, footer, run
+
+BODY = [
+    "Căn cứ Luật Tổ chức Chính phủ ngày 19 tháng 6 năm 2015;",
+    "Căn cứ Nghị định số 73/2019/NĐ-CP ngày 05 tháng 9 năm 2019 của Chính phủ;",
+    "Điều 1. Phạm vi điều chỉnh và đối tượng áp dụng của văn bản này.",
+]
+
+
+def page(*, issuer: tuple[str, ...], number: str | None, title: str | None, summary: str | None,
+         date_line: str = "Hà Nội, ngày 26 tháng 01 năm 2026", vv: str | None = None) -> Sheet:
+    s = Sheet()
+    s.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 230, cx=RIGHT)
+    s.line("Độc lập - Tự do - Hạnh phúc", 290, cx=RIGHT)
+    for i, ln in enumerate(issuer):
+        s.line(ln, 230 + 58 * i, cx=LEFT)
+    y = 230 + 58 * len(issuer) + 70
+    if number is not None:
+        s.line(f"Số: {number}" if number else "Số:", y, cx=LEFT)
+    s.line(date_line, y, cx=RIGHT)
+    if vv:
+        s.line(vv, y + 70, cx=LEFT, size=40)
+    y += 200
+    if title:
+        s.line(title, y, size=56)
+        if summary:
+            s.line(summary, y + 88, size=46)
+    y = body(s, y + 260, BODY)
+    footer(s, y + 120, authority=("TM. CHÍNH PHỦ", "THỦ TƯỚNG"), name="Nguyễn Chí Dũng")
+    return s
+
+
+def test_a_decree_of_the_government() -> None:
+    md, _ = run(page(issuer=("CHÍNH PHỦ",), number="45/2026/NĐ-CP", title="NGHỊ ĐỊNH",
+                     summary="Quy định quản lý đầu tư ứng dụng công nghệ thông tin").page())
+    assert md.doc_type.value == "Nghị định"
+    assert md.number.value == "45/2026/NĐ-CP"
+    assert md.issuer.value == "Chính phủ"
+    assert md.summary.value == "Quy định quản lý đầu tư ứng dụng công nghệ thông tin"
+    assert md.issued_date.value == "2026-01-26"
+
+
+def test_a_joint_circular_is_not_a_circular() -> None:
+    md, _ = run(page(issuer=("BỘ TƯ PHÁP",), number="01/2016/TTLT-BTP", title="THÔNG TƯ LIÊN TỊCH",
+                     summary="Hướng dẫn thi hành một số quy định của Luật hôn nhân và gia đình").page())
+    assert md.doc_type.value == "Thông tư liên tịch"
+    assert md.number.value == "01/2016/TTLT-BTP"
+
+
+def test_a_copy_mark_is_named_as_printed() -> None:
+    md, _ = run(page(issuer=("UBND TỈNH BẮC GIANG", "VĂN PHÒNG"), number="32/SL-VP", title="SAO LỤC",
+                     summary=None, date_line="Bắc Giang, ngày 03 tháng 02 năm 2010").page())
+    assert md.doc_type.value == "Sao lục"
+    assert md.issuer.value.startswith("Văn phòng")
+
+
+def test_the_issuing_body_is_the_lowest_line_of_the_header() -> None:
+    md, _ = run(page(issuer=("UBND TỈNH BẮC GIANG", "HỘI ĐỒNG ĐỊNH GIÁ"), number="10/TTr-HĐ", title="TỜ TRÌNH",
+                     summary="Phê duyệt giá trị còn lại của tài sản",
+                     date_line="Bắc Giang, ngày 08 tháng 11 năm 2012").page())
+    assert md.issuer.value is not None and md.issuer.value.startswith("Hội đồng định giá")
+
+
+def test_unit_words_inside_a_body_name_are_not_localities() -> None:
+    md, _ = run(page(issuer=("UBND TỈNH BẮC GIANG", "BAN QUẢN LÝ CÁC KCN"), number="107/TB-KCN",
+                     title="THÔNG BÁO", summary="Kết quả kiểm tra môi trường",
+                     date_line="Bắc Giang, ngày 14 tháng 11 năm 2012").page())
+    assert md.issuer.value in ("Ban Quản lý các khu công nghiệp", "Ban Quản lý các khu công nghiệp tỉnh Bắc Giang")
+
+
+def test_a_number_line_with_handwritten_digits_is_not_read_into_the_issuer() -> None:
+    md, reasons = run(page(issuer=("UỶ BAN NHÂN DÂN", "TỈNH BẮC GIANG"), number="/GM-UBND", title="GIẤY MỜI",
+                           summary="Dự hội nghị chuyên đề", date_line="Bắc Giang, ngày tháng 4 năm 2012").page())
+    assert md.issuer.value == "Ủy ban nhân dân tỉnh Bắc Giang"
+    assert md.place.value == "Bắc Giang"
+    assert md.number.value is None
+    assert any(r.startswith("number:") for r in reasons)
+
+
+def test_a_decree_summary_printed_in_capitals_is_read_as_a_sentence() -> None:
+    s = page(issuer=("CHÍNH PHỦ",), number="45/2026/NĐ-CP", title="NGHỊ ĐỊNH",
+             summary="QUY ĐỊNH QUẢN LÝ ĐẦU TƯ ỨNG DỤNG CÔNG NGHỆ THÔNG TIN SỬ DỤNG")
+    s.line("NGUỒN VỐN NGÂN SÁCH NHÀ NƯỚC", 734, size=46)
+    md, _ = run(s.page())
+    assert md.summary.value == ("Quy định quản lý đầu tư ứng dụng công nghệ thông tin sử dụng nguồn vốn ngân sách "
+                                "nhà nước")
+
+
+def test_a_cong_van_summary_written_out_as_ve_viec() -> None:
+    md, _ = run(page(issuer=("UBND TỈNH PHÚ THỌ", "VĂN PHÒNG"), number="620/VP-KSTTHC", title=None, summary=None,
+                     vv="Về việc hướng dẫn rà soát thủ tục hành chính",
+                     date_line="Phú Thọ, ngày 07 tháng 12 năm 2011").page())
+    assert md.doc_type.value == "Công văn"
+    assert md.summary.value == "Về việc hướng dẫn rà soát thủ tục hành chính"
+
+
+def test_an_incoming_stamp_under_the_vv_lines_is_not_part_of_the_summary() -> None:
+    s = page(issuer=("UBND TỈNH BẮC GIANG", "SỞ CÔNG THƯƠNG"), number="682/SCT-QLĐN", title=None, summary=None,
+             vv="V/v Tổng kết 6 năm thực hiện chính sách", date_line="Bắc Giang, ngày 12 tháng 10 năm 2012")
+    s.line("hỗ trợ thành lập mới hợp tác xã", 542, cx=LEFT, size=40)
+    s.line("SỞ KẾ HOẠCH VÀ ĐẦU TƯ", 598, cx=LEFT, size=40)
+    s.line("ĐẾN Số: 2", 654, cx=LEFT, size=40)
+    md, _ = run(s.page())
+    assert md.summary.value == "V/v Tổng kết 6 năm thực hiện chính sách hỗ trợ thành lập mới hợp tác xã"
+
+
+def party_page() -> Sheet:
+    """A Party committee's công văn: "ĐẢNG CỘNG SẢN VIỆT NAM" where the motto stands, "Số 368-CV/BPTT"."""
+    s = Sheet()
+    s.line("TỈNH ỦY BẮC GIANG", 190, cx=LEFT)
+    s.line("ĐẢNG CỘNG SẢN VIỆT NAM", 190, cx=RIGHT)
+    s.line("BAN TUYÊN GIÁO", 250, cx=LEFT)
+    s.line("Bắc Giang, ngày 15 tháng 10 năm 2012", 310, x=1380)
+    s.line("Số 368-CV/BTG", 420, cx=LEFT)
+    s.line("V/v tăng cường công tác tuyên truyền", 490, cx=LEFT, size=40)
+    s.line("Kính gửi: Các đồng chí Ủy viên Ban Thường vụ Tỉnh ủy", 640, x=700)
+    y = body(s, 760, BODY)
+    footer(s, y + 120, authority=("K/T TRƯỞNG BAN", "PHÓ TRƯỞNG BAN"), name="Thân Văn Khoa")
+    return s
+
+
+def test_a_party_document_with_its_own_number_notation() -> None:
+    md, _ = run(party_page().page())
+    assert md.number.value == "368-CV/BTG"
+    assert md.doc_type.value == "Công văn"
+    assert md.issued_date.value == "2012-10-15"
+    assert md.summary.value == "V/v tăng cường công tác tuyên truyền"
+
+
+def test_a_party_header_starts_a_document() -> None:
+    from digitize.document.segment import has_title_block
+    from digitize.models import PageResult
+
+    p = party_page().page()
+    first = PageResult(page=1, width=p.width, height=p.height, words=p.words, text=p.text)
+    assert has_title_block(first)

@@ -1,0 +1,162 @@
+"""``digitize fix`` / ``digitize approve`` on an archive made by ``digitize run``: validation in Vietnamese,
+history, and what approving re-makes (metadata.json, index row, dossier manifest, publish key)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from digitize.cli import main
+from digitize.handoff import publish, review
+from digitize.models import Field
+from storage import access, layout
+from storage.index import Index
+from storage.objects import LocalObjectStore
+from tests.gen import gen_sheets as S
+from tests.gen.documents import DocSpec, cong_van, render, save_pdf
+
+DPI = 200
+D1 = "000.00.13.H56-210615-0001"
+WRONG = "128/QĐ-UBND"  # what the test makes the machine have "misread" for 123/QĐ-UBND
+
+
+def make_batch(root: Path, *, second_decision: bool = False) -> Path:
+    """One scan: separator sheet for D1, a two-page decision (123/QĐ-UBND), a one-page công văn, and
+    (``second_decision``) a one-page decision 45/QĐ-UBND."""
+    root.mkdir(parents=True, exist_ok=True)
+    qd = render(DocSpec(extra_pages=1), dpi=DPI)
+    cv = render(cong_van(), dpi=DPI)
+    sep = Image.fromarray(S.separator(D1, dpi=DPI).image)
+    more = render(DocSpec(number="45/QĐ-UBND", date=dt.date(2021, 7, 2), summary="Về việc cấp giấy phép "
+                          "kinh doanh cho hộ bà Trần Thị Lan"), dpi=DPI).pages if second_decision else []
+    save_pdf([sep, *qd.pages, *cv.pages, *more], root / "hop-01.pdf", dpi=DPI)
+    return root
+
+
+def misread(index: Index, doc_id: str) -> None:
+    """Make the decision look as OCR that misread its number would leave it (flagged, weak confidence)."""
+    doc = index.get_document(doc_id)
+    md = dataclasses.replace(doc.metadata, number=Field(WRONG, 0.61, "weak OCR (confidence 0.61)"))
+    index.update_document(dataclasses.replace(doc, metadata=md, needs_review=True,
+                                              reasons=("number: weak OCR (confidence 0.61)",)),
+                          who="test", action="test-setup", detail={})
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive after ``digitize run`` on the batch (copied per test)."""
+    base = tmp_path_factory.mktemp("review-batch")
+    archive = base / "archive"
+    assert main(["--archive", str(archive), "run", "--no-progress", "--jobs", "2", str(make_batch(base / "in"))]) == 0
+    return archive
+
+
+@pytest.fixture
+def archive(processed: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "archive"
+    shutil.copytree(processed, dst)
+    return dst
+
+
+def decision(index: Index) -> str:
+    return next(d.doc_id for d in index.list_documents() if (d.metadata.doc_type.value or "") == "Quyết định")
+
+
+def test_fix_validates_in_vietnamese_and_keeps_history(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    doc_id = decision(index)
+    misread(index, doc_id)
+    a = ["--archive", str(archive)]
+    assert main([*a, "fix", doc_id, "number", "123/CV-UBND", "--who", "clerk1"]) == 2
+    assert "không khớp loại văn bản Quyết định" in capsys.readouterr().err
+    assert main([*a, "fix", doc_id, "issued_date", "31/12/2099", "--who", "clerk1"]) == 2
+    assert "ở tương lai" in capsys.readouterr().err
+    assert main([*a, "fix", doc_id, "issued_date", "01/01/2020", "--who", "clerk1"]) == 2
+    assert "trước ngày tiếp nhận hồ sơ (15/06/2021)" in capsys.readouterr().err
+    assert main([*a, "fix", doc_id, "color", "x", "--who", "clerk1"]) == 2
+    assert index.get_document(doc_id).metadata.number.value == WRONG  # nothing changed
+    assert main([*a, "fix", doc_id, "number", "123 / QĐ - UBND", "--who", "clerk1"]) == 0
+    doc = index.get_document(doc_id)
+    assert doc.metadata.number == Field("123/QĐ-UBND", 1.0, None)
+    assert doc.needs_review and doc.reasons == ()  # the number's reason is gone; approval is still the clerk's
+    last = index.history_of(doc_id)[-1]
+    assert (last["action"], last["who"], last["detail"]) == ("review", "clerk1",
+                                                             {"changes": {"number": [WRONG, "123/QĐ-UBND"]}})
+    assert access.audit_entries(index, action="review")[0]["detail"]["via"] == "cli"
+
+
+def test_approve_remakes_metadata_index_manifest_and_the_publish_key(archive: Path) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    doc_id = decision(index)
+    misread(index, doc_id)
+    before = index.get_document(doc_id)
+    key_before = publish.idempotency_key(before.pdf_sha256 or "", before)
+    a = ["--archive", str(archive)]
+    assert main([*a, "fix", doc_id, "number", "123/QĐ-UBND", "--who", "clerk1"]) == 0
+    assert main([*a, "approve", doc_id, "--who", "clerk1"]) == 0
+    doc = index.get_document(doc_id)
+    assert not doc.needs_review and doc.reasons == ()
+    stored = json.loads(store.get_bytes(layout.document_key(doc_id, "metadata.json")))
+    assert stored["metadata"]["number"] == "123/QĐ-UBND" and stored["needs_review"] is False
+    assert stored["official"]["CodeNumber"] == "123"
+    manifest = json.loads(store.get_bytes(layout.dossier_manifest_key(D1)))
+    entry = next(d for d in manifest["documents"] if d["doc_id"] == doc_id)
+    assert entry["needs_review"] is False and entry["pdf_sha256"] == doc.pdf_sha256
+    assert hashlib.sha256(store.get_bytes(doc.pdf_key or "")).hexdigest() == doc.pdf_sha256  # re-made, recorded
+    assert publish.idempotency_key(doc.pdf_sha256 or "", doc) != key_before
+    # the key moves with the metadata alone, too
+    same_pdf = dataclasses.replace(doc, metadata=dataclasses.replace(doc.metadata, summary=Field("khác", 1.0)))
+    assert publish.idempotency_key(doc.pdf_sha256 or "", same_pdf) != publish.idempotency_key(doc.pdf_sha256 or "",
+                                                                                              doc)
+    assert [h["detail"].get("approved") for h in index.history_of(doc_id) if h["action"] == "review"][-1] is True
+
+
+def test_approve_refuses_a_document_without_dossier_or_with_a_future_date(archive: Path) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    doc_id = decision(index)
+    doc = index.get_document(doc_id)
+    index.update_document(dataclasses.replace(doc, dossier_id=None), who="t", action="t", detail={})
+    with pytest.raises(review.ReviewError, match="chưa có mã hồ sơ"):
+        review.approve(index, store, doc_id, review.Actor("clerk1"))
+    index.update_document(doc, who="t", action="t", detail={})
+    with pytest.raises(review.ReviewError, match="ở tương lai"):
+        review.approve(index, store, doc_id, review.Actor("clerk1"), today=dt.date(2021, 1, 1))
+    assert index.get_document(doc_id).needs_review == doc.needs_review
+
+
+def test_structure_fixes_remake_the_parts_and_keep_history(archive: Path) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    clerk = review.Actor("clerk1", "clerk", "127.0.0.1", via="station")
+    doc_id = decision(index)
+    pages = index.get_document(doc_id).pages
+    assert len(pages) == 2
+    doc = review.set_blank(index, store, doc_id, pages[1], True, clerk)
+    assert doc.pages == pages[:1] and doc.pdf_key and doc.needs_review
+    assert {r["page"]: r["kind"] for r in index.list_pages(doc.sha256)}[pages[1]] == "blank"
+    doc = review.set_blank(index, store, doc_id, pages[1], False, clerk)
+    assert doc.pages == pages and doc.pdf_key
+    with pytest.raises(review.ReviewError, match="không phải trang trắng"):
+        review.set_blank(index, store, doc_id, pages[0], False, clerk)
+    other = next(d for d in index.list_documents() if d.doc_id != doc_id)
+    merged = review.merge_previous(index, store, other.doc_id, clerk)
+    assert merged.doc_id == doc_id and merged.pages == (*pages, *other.pages) and merged.pdf_key
+    with pytest.raises(review.ReviewError, match="Không có văn bản nào đứng trước"):
+        review.merge_previous(index, store, doc_id, clerk)
+    with pytest.raises(review.ReviewError, match="Mã hồ sơ “ABC” không hợp lệ"):
+        review.assign(index, store, doc_id, "ABC", clerk)
+    review.assign(index, store, doc_id, "H26.107.01-260203-010023", clerk)
+    manifest = json.loads(store.get_bytes(layout.dossier_manifest_key("H26.107.01-260203-010023")))
+    assert [d["doc_id"] for d in manifest["documents"]] == [doc_id]
+    actions = [h["action"] for h in index.history_of(doc_id)]
+    assert {"blank", "not_blank", "merge", "assign", "remake"} <= set(actions)
+    assert {a["action"] for a in access.audit_entries(index, who="clerk1")} >= {"blank", "merge", "assign"}

@@ -49,6 +49,8 @@ def test_record_text_is_the_pdfs_own_text_and_the_page_pdf_carries_it(tmp_path: 
     # the red seal picture was looked at and gave no words; the stored page is the rendered page
     image = page_image(out.pdf)
     assert image.shape[1] == r.width and image.shape[0] == r.height and image.ndim == 3  # colour: the seal
+    # rendered at the configured resolution, not at that of the (finer) seal picture
+    assert r.dpi == 300 and abs(r.width - 595.28 / 72 * 300) <= 1
     assert _squash(_pdf_text(out.pdf)) == _squash(r.text)  # the searchable page says exactly that
 
 

@@ -94,6 +94,20 @@ class _Mapper:
         return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 
 
+def _shown_size_in(path: Path, page: int) -> tuple[float, float]:
+    """Width and height in inches of the page as shown (crop box, /Rotate applied)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        pg = doc[page - 1]
+        x0, y0, x1, y1 = pg.get_cropbox()
+        w, h = abs(x1 - x0) / 72, abs(y1 - y0) / 72
+        return (h, w) if pg.get_rotation() % 180 == 90 else (w, h)
+    finally:
+        doc.close()
+
+
 def read_text_layer(path: Path, page: int, *, width_px: int, height_px: int) -> TextLayer | None:
     """The page's own words when it is born-digital (see the module doc), else None (OCR it).
 
@@ -298,23 +312,32 @@ def _words(chars: Sequence[_Char]) -> tuple[Word, ...]:
     return tuple(words)
 
 
-def born_digital_page(path: Path, page: int, image: np.ndarray, dpi: float, *, lang: str = "vie",
-                      timeout: float = 180.0) -> tuple[PageResult, bytes] | None:
+def born_digital_page(path: Path, page: int, *, dpi: float = 300, max_pixels: int = 200_000_000,
+                      lang: str = "vie", timeout: float = 180.0) -> tuple[PageResult, bytes] | None:
     """The result and searchable PDF page of a born-digital page, or None when the page must be OCR'd.
 
-    ``image`` is the page as poppler rendered it at ``dpi``; it is kept as the page image (no deskew,
-    crop or cleaning: the page is already straight and clean). The PDF page is that image with the
-    page's own words as its invisible text layer."""
+    The page is rendered by poppler at ``dpi`` (coarser when that would pass ``max_pixels``) and kept
+    as the page image (no deskew, crop or cleaning: the page is already straight and clean). The PDF
+    page is that image with the page's own words as its invisible text layer."""
     import cv2
 
     from digitize.page.codes import read_codes
     from digitize.page.pdf import page_pdf
     from digitize.page.preprocess import has_colour
+    from digitize.page.render import render_page
 
-    h, w = image.shape[:2]
-    layer = read_text_layer(path, page, width_px=w, height_px=h)
+    width_in, height_in = _shown_size_in(path, page)
+    if width_in * height_in * dpi * dpi > max_pixels:
+        dpi = (max_pixels / max(width_in * height_in, 1e-9)) ** 0.5
+    layer = read_text_layer(path, page, width_px=round(width_in * dpi), height_px=round(height_in * dpi))
     if layer is None:
         return None
+    image = render_page(path, page, resolution=dpi, gray=False)
+    h, w = image.shape[:2]
+    if abs(w - width_in * dpi) > 2 or abs(h - height_in * dpi) > 2:  # never seen: then map the boxes again
+        layer = read_text_layer(path, page, width_px=w, height_px=h)
+        if layer is None:
+            return None
     words = layer.words + image_words(image, layer.images, layer.words, dpi=dpi, lang=lang, timeout=timeout)
     is_color = False
     if image.ndim == 3:

@@ -77,6 +77,9 @@ def test_combining_marks_and_ligatures_come_out_as_nfc_words(tmp_path: Path) -> 
     r = _run(tmp_path / "nfd.pdf").result
     assert r.text == "\n".join(lines)  # base letters + combining marks in the PDF, one NFC word each
     assert [w.line for w in r.words].count(1) == len(lines[0].split())
+    hyphenated = ["Căn cứ Nghị định số 133/2025/NĐ-", "CP ngày 5 tháng 6 năm 2025 của Chính phủ;"]
+    bd.text_page(tmp_path / "hyphen.pdf", hyphenated)  # pdfium reports a line-end hyphen as a control code
+    assert _run(tmp_path / "hyphen.pdf").result.text == "\n".join(hyphenated)
     for mapping in ("fi", "\ufb01"):  # ToUnicode maps the ligature glyph to "fi", or to the ligature itself
         bd.text_page(tmp_path / "lig.pdf", ["Certified official file"], ligature_as=mapping)
         assert _run(tmp_path / "lig.pdf").result.text == "Certified official file"

@@ -212,7 +212,9 @@ def _chars(pg, mapper: _Mapper, width: int, height: int) -> list[_Char]:  # type
     out: list[_Char] = []
     try:
         for i in range(tp.count_chars()):
-            ch = chr(raw.FPDFText_GetUnicode(tp, i) or 0xFFFD)
+            code = raw.FPDFText_GetUnicode(tp, i)
+            # pdfium reports a hyphen that ends a line as code 2 (or U+FFFE): it is a printed hyphen
+            ch = "-" if code in (2, 0xFFFE) or raw.FPDFText_IsHyphen(tp, i) == 1 else chr(code or 0xFFFD)
             if ch.isspace() or ch == "\x00" or raw.FPDFText_IsGenerated(tp, i) == 1:
                 out.append(_Char(" " if ch not in "\r\n" else "\n", None, True, False))
                 continue

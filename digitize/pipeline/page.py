@@ -63,6 +63,13 @@ def _process_page(task: PageTask) -> PageOutcome:
     from digitize.page.preprocess import preprocess
     from digitize.page.tesseract.ocr import ocr_page
 
+    if task.kind is InputKind.PDF:  # a page that carries real text is read from the PDF, not OCR'd
+        from digitize.page.textlayer import born_digital_page
+
+        born = born_digital_page(Path(task.path), task.page, dpi=task.render_dpi, max_pixels=task.max_pixels,
+                                 lang=task.lang, timeout=task.ocr_timeout)
+        if born is not None:
+            return PageOutcome(*born)
     loaded = load_page(Path(task.path), task.kind, task.page, render_dpi=task.render_dpi,
                        max_pixels=task.max_pixels)
     prepared = preprocess(loaded.image, dpi=loaded.dpi, orientation_check=False)

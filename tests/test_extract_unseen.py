@@ -140,3 +140,18 @@ def test_a_party_header_starts_a_document() -> None:
     p = party_page().page()
     first = PageResult(page=1, width=p.width, height=p.height, words=p.words, text=p.text)
     assert has_title_block(first)
+
+
+def test_the_signer_is_read_where_the_document_ends_not_on_an_annex_form() -> None:
+    main = page(issuer=("CHÍNH PHỦ",), number="45/2026/NĐ-CP", title="NGHỊ ĐỊNH",
+                summary="Quy định quản lý đầu tư ứng dụng công nghệ thông tin").page(1)
+    form = Sheet()
+    form.line("Mẫu số 01", 200, x=1800)
+    form.line("CƠ QUAN TRÌNH", 300, cx=LEFT)
+    form.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 300, cx=RIGHT)
+    form.line("TỜ TRÌNH", 600, size=56)
+    body(form, 800, BODY)
+    form.line("THỦ TRƯỞNG CƠ QUAN", 2300, cx=RIGHT)
+    form.line("Trần Văn Bình", 2600, cx=RIGHT)
+    md, _ = run(main, form.page(2))
+    assert md.signer.value == "Nguyễn Chí Dũng"

@@ -958,9 +958,17 @@ def find_signer(pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
     The block is the lowest group of position lines ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ
     TỊCH") in the right half; the name is the first name-like line under it. A red seal over the
     block can make OCR drop the position lines: then the lowest name-like line right of "Nơi nhận:"
-    is taken.
+    is taken. The page that carries "Nơi nhận:" (the end of the document itself) is searched first: the
+    pages after it are annexes, whose forms have signature blocks of their own, never signed.
     """
-    for lines in reversed(pages_lines):
+    ends = [i for i, lines in enumerate(pages_lines) if any(ln.fold.startswith(("noi nhan", "nai nhan"))
+                                                            for ln in lines)]
+    order = list(range(len(pages_lines) - 1, -1, -1))
+    if ends:
+        order.remove(ends[-1])
+        order.insert(0, ends[-1])
+    unreadable: tuple[_Found, _Found] | None = None
+    for lines in (pages_lines[i] for i in order):
         if not lines:
             continue
         width = lines[0].page_width
@@ -981,7 +989,10 @@ def find_signer(pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
         if names:
             # seal ring text and signature strokes can look like words: prefer a real personal name
             return max((_signer_found(ln) for ln in names), key=_name_quality), pos_f
-        return _Found(None, 0.0, "signer: name under the signature unreadable"), pos_f
+        if unreadable is None:  # an attachment signed by the same person may show the name
+            unreadable = _Found(None, 0.0, "signer: name under the signature unreadable"), pos_f
+    if unreadable is not None:
+        return unreadable
     return (_Found(None, 0.0, "signer: signature block not found"),
             _Found(None, 0.0, "signer_position: not found"))
 

@@ -26,7 +26,9 @@ from typing import Any
 
 from digitize.config import Settings
 from digitize.errors import ConfigError
-from workers.cluster import QUEUES, Cluster, connect, pending_jobs, reap_abandoned
+from workers.cluster import Cluster, connect
+from workers.queue import QUEUES, pending_jobs
+from workers.recovery import reap_abandoned
 
 log = logging.getLogger(__name__)
 

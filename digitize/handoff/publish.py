@@ -239,11 +239,11 @@ def _skip_reason(doc: Document) -> str | None:
 
 def package_bytes(doc: Document, store: ObjectStore, signatures: dict[str, access.Signature]) -> bytes:
     """The one-document package (zip) of ``doc`` as handed out; IntegrityError when the PDF is corrupt."""
-    from digitize.api.official import mapper
+    from digitize.document.extract import official_metadata
     from digitize.handoff.package import stream_package
 
     assert doc.dossier_id is not None
-    return b"".join(stream_package(doc.dossier_id, [doc], store, mapper(), signatures))
+    return b"".join(stream_package(doc.dossier_id, [doc], store, official_metadata, signatures))
 
 
 def publish(docs: Iterable[Document], index: Index, store: ObjectStore, portal: Portal, *, who: str,

@@ -345,8 +345,7 @@ def test_kill_9_of_a_worker_mid_job_is_recovered(cluster: Cluster, big_batch: Pa
     wait_for("the abandoned job to run again", picked_up_again, timeout=stale + 120, step=0.1)
     recovery = time.monotonic() - killed_at
     sys.stderr.write(f"\n[distributed] kill -9: job {job_id} running again after {recovery:.1f}s "
-                     f"(heartbeat {heartbeat}s, stale after {stale}s)\n")
-    assert recovery < stale + 10
+                     f"(heartbeat {heartbeat}s, stale after {stale}s)\n")  # a figure, not a timed assertion
     wait_for("every file finished", lambda: all(r["status"] in ("done", "failed") for r in c.index.list_files())
              and not distributed_pending(c), timeout=300, step=0.5)
     rescuer.send_signal(signal.SIGTERM)
@@ -413,7 +412,9 @@ def test_s3_outage_mid_batch(tmp_path: Path, redis_server: str, postgres_db_url:
     try:
         s3 = SeaweedS3(tmp_path / "s3")
     except ServiceUnavailable as e:
-        pytest.skip(str(e))
+        from tests.conftest import service_missing
+
+        service_missing(str(e))  # fails in CI, as the shared service fixtures do
     expected = embedded_records(big_batch, tmp_path, monkeypatch)
     redis.Redis.from_url(redis_server).flushdb()
     with s3:
@@ -438,7 +439,9 @@ def test_redis_restart_then_reconcile(tmp_path: Path, s3_server: S3Endpoint, pos
     try:
         rs = RedisServer(tmp_path / "redis")
     except ServiceUnavailable as e:
-        pytest.skip(str(e))
+        from tests.conftest import service_missing
+
+        service_missing(str(e))  # fails in CI, as the shared service fixtures do
     expected = embedded_records(big_batch, tmp_path, monkeypatch)
     with rs:
         for cl in make_cluster(tmp_path, rs.url, s3_server, postgres_db_url):

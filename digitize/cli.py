@@ -21,18 +21,9 @@ EXIT_INTERRUPTED = 130
 
 def _open_backends(settings: Settings):  # type: ignore[no-untyped-def]
     """The index and object store the settings select (created here, at the edge)."""
-    from storage.index import Index
+    import storage
 
-    settings.archive.mkdir(parents=True, exist_ok=True)
-    index = Index.from_url(settings.sqlite_url())
-    if settings.object_store == "s3":
-        from storage.s3 import make_s3_store
-
-        store = make_s3_store(settings)
-    else:
-        from storage.objects import LocalObjectStore
-
-        store = LocalObjectStore(settings.archive / "objects")
+    store, index = storage.open(settings)
     return index, store
 
 
@@ -346,13 +337,14 @@ def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_enqueue(args: argparse.Namespace, settings: Settings) -> int:
     """Store the originals in object storage and queue their processing; exit 1 when a file was rejected."""
-    from workers import cluster as distributed
+    from workers.cluster import connect
+    from workers.queue import enqueue_paths
 
     missing = [p for p in args.paths if not Path(p).exists()]
     for p in missing:
         print(f"digitize: {p}: no such file or folder", file=sys.stderr)
-    cluster = distributed.connect(settings)
-    rep = distributed.enqueue_paths([Path(p) for p in args.paths if Path(p).exists()], cluster)
+    cluster = connect(settings)
+    rep = enqueue_paths([Path(p) for p in args.paths if Path(p).exists()], cluster)
     for line in rep.skipped:
         print(f"skipped  {line}")
     for line in rep.failed:
@@ -371,9 +363,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Per queue: waiting, running, retries scheduled, failed, finished, oldest waiting job; pages/min."""
-    from workers import cluster as distributed
+    from workers.cluster import connect
+    from workers.status import status
 
-    st = distributed.status(distributed.connect(settings))
+    st = status(connect(settings))
     if args.json:
         print(json.dumps(st, ensure_ascii=False, indent=2))
         return 0
@@ -390,18 +383,20 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_retry_failed(args: argparse.Namespace, settings: Settings) -> int:
     """Re-queue failed jobs and failed files."""
-    from workers import cluster as distributed
+    from workers.cluster import connect
+    from workers.recovery import retry_failed
 
-    counts = distributed.retry_failed(distributed.connect(settings))
+    counts = retry_failed(connect(settings))
     print(f"{counts['jobs']} failed jobs and {counts['files']} failed files queued again", file=sys.stderr)
     return 0
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     """Re-queue every file the index says is unfinished (e.g. after Redis restarted empty)."""
-    from workers import cluster as distributed
+    from workers.cluster import connect
+    from workers.recovery import reconcile
 
-    counts = distributed.reconcile(distributed.connect(settings))
+    counts = reconcile(connect(settings))
     print(f"{counts['files']} unfinished files queued again; intermediates of {counts['cleaned']} finished "
           f"files removed", file=sys.stderr)
     return 0
@@ -409,13 +404,11 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the index from object storage alone."""
-    from storage.index import Index
-    from workers import cluster as distributed
+    import storage
+    from storage.reindex import reindex
 
-    if settings.object_store != "s3":
-        settings.archive.mkdir(parents=True, exist_ok=True)
-    index = Index.from_url(settings.sqlite_url())
-    counts = distributed.reindex(distributed.open_store(settings), index)
+    store, index = storage.open(settings)
+    counts = reindex(store, index)
     print(f"index rebuilt: {counts['files']} files, {counts['pages']} pages, {counts['documents']} documents",
           file=sys.stderr)
     return 0

@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     publish_max_delay: float = Field(default=60.0, ge=0)
     publish_timeout: float = Field(default=60.0, gt=0)
 
-    def sqlite_url(self) -> str:
-        """The index URL: the configured one or SQLite inside the archive folder."""
+    def index_db_url(self) -> str:
+        """The index's SQLAlchemy URL: ``DIGITIZE_INDEX_URL`` (e.g. PostgreSQL), else SQLite in the archive."""
         if self.index_url:
             return self.index_url
         return f"sqlite:///{(self.archive / 'index.sqlite').resolve()}"

@@ -1,8 +1,7 @@
 """Access control and accountability: API keys (stored hashed), the audit log, import jobs, and the
 records of what left the agency: signatures of electronic copies and publications to the portal.
 
-The tables live on :data:`storage.index.meta`; ``TABLES`` are created by the index's v1 migration,
-``TABLES_V2`` (signatures, publications) by its v2 migration.
+The tables are defined in :mod:`storage.schema` with the index's, and created by its migrations.
 
 Keys are ``dgz_<key id>_<secret>``: the key id (public, 12 hex digits) finds the row, the sha256 of
 the whole token is compared in constant time with the stored one. A token is shown once, when it is
@@ -24,7 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digitize.errors import DigitizeError, InputError, NotFoundError, StorageError
-from storage.index import Index, meta, now
+from storage.index import Index
+from storage.schema import (
+    api_keys,
+    audit_log,
+    import_jobs,
+    now,
+    publications,
+    signatures,
+)
 
 ROLES = ("portal", "clerk", "admin")
 # what each role may do; "read" covers dossier/document/search/job lookups
@@ -36,72 +43,6 @@ GRANTS: dict[str, frozenset[str]] = {
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 _TOKEN = re.compile(r"^dgz_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
-api_keys = sa.Table(
-    "api_keys",
-    meta,
-    sa.Column("key_id", sa.String(12), primary_key=True),
-    sa.Column("name", sa.String(64), nullable=False, unique=True),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
-)
-
-audit_log = sa.Table(
-    "audit_log",
-    meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("who", sa.String(64), nullable=False, index=True),
-    sa.Column("role", sa.String(16)),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("target", sa.Text, nullable=False),
-    sa.Column("ip", sa.String(64)),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("detail", sa.Text, nullable=False, default="{}"),
-)
-
-import_jobs = sa.Table(
-    "import_jobs",
-    meta,
-    sa.Column("job_id", sa.String(64), primary_key=True),
-    sa.Column("sha256", sa.String(64), nullable=False, index=True),
-    sa.Column("filename", sa.Text, nullable=False),
-    sa.Column("created_by", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-signatures = sa.Table(
-    "signatures",
-    meta,
-    sa.Column("doc_id", sa.String(64), primary_key=True),
-    sa.Column("source_sha256", sa.String(64), nullable=False),  # the unsigned document PDF that was signed
-    sa.Column("signed_key", sa.Text, nullable=False),
-    sa.Column("signed_sha256", sa.String(64), nullable=False),
-    sa.Column("signer", sa.Text, nullable=False),  # the certificate's subject
-    sa.Column("cert_sha256", sa.String(64), nullable=False),
-    sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-publications = sa.Table(
-    "publications",
-    meta,
-    sa.Column("idempotency_key", sa.String(64), primary_key=True),  # sha256 of the PDF that was sent
-    sa.Column("doc_id", sa.String(64), nullable=False, index=True),
-    sa.Column("dossier_id", sa.String(64), nullable=False, index=True),
-    sa.Column("endpoint", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # published, failed
-    sa.Column("signed", sa.Boolean, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("http_status", sa.Integer),
-    sa.Column("package_sha256", sa.String(64)),
-    sa.Column("receipt", sa.Text),  # the portal's answer (truncated)
-    sa.Column("published_at", sa.DateTime(timezone=True)),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-TABLES = [api_keys, audit_log, import_jobs]
-TABLES_V2 = [signatures, publications]
 
 
 class DuplicateKeyNameError(DigitizeError):

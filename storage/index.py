@@ -12,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,115 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from digitize.errors import NotFoundError, StorageError
 from digitize.models import Document, Metadata, PageResult, from_dict, to_dict
 from storage.folding import search_columns
+from storage.schema import MIGRATIONS, documents, files, history, meta, now, pages, schema_version
 
-meta = sa.MetaData()
-
-schema_version = sa.Table("schema_version", meta, sa.Column("version", sa.Integer, nullable=False))
-
-files = sa.Table(
-    "files",
-    meta,
-    sa.Column("sha256", sa.String(64), primary_key=True),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("size", sa.BigInteger, nullable=False, default=0),
-    sa.Column("kind", sa.String(16)),
-    sa.Column("page_count", sa.Integer, nullable=False, default=0),
-    sa.Column("status", sa.String(16), nullable=False),  # queued, processing, done, failed
-    sa.Column("error_reason", sa.String(64)),
-    sa.Column("error_message", sa.Text),
-    sa.Column("original_key", sa.Text),
-    sa.Column("pages_done", sa.Integer, nullable=False, default=0),
-    sa.Column("pages_failed", sa.Integer, nullable=False, default=0),
-    sa.Column("pages_blank", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-pages = sa.Table(
-    "pages",
-    meta,
-    sa.Column("sha256", sa.String(64), primary_key=True),
-    sa.Column("page", sa.Integer, primary_key=True),
-    sa.Column("status", sa.String(16), nullable=False),  # done, failed
-    sa.Column("kind", sa.String(16)),
-    sa.Column("blank", sa.Boolean, nullable=False, default=False),
-    sa.Column("rotation", sa.Integer, nullable=False, default=0),
-    sa.Column("skew_deg", sa.Float, nullable=False, default=0.0),
-    sa.Column("blur", sa.Float, nullable=False, default=0.0),
-    sa.Column("dpi", sa.Float, nullable=False, default=0.0),
-    sa.Column("border", sa.Boolean, nullable=False, default=False),
-    sa.Column("mean_conf", sa.Float, nullable=False, default=0.0),
-    sa.Column("issues", sa.Text, nullable=False, default="[]"),
-    sa.Column("error", sa.Text),
-    sa.Column("result_key", sa.Text),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-documents = sa.Table(
-    "documents",
-    meta,
-    sa.Column("doc_id", sa.String(64), primary_key=True),
-    sa.Column("sha256", sa.String(64), nullable=False, index=True),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("first_page", sa.Integer, nullable=False),
-    sa.Column("pages", sa.Text, nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("dossier_id", sa.String(64), index=True),
-    sa.Column("dossier_source", sa.String(32)),
-    sa.Column("doc_type", sa.Text),
-    sa.Column("number", sa.Text),
-    sa.Column("issued_date", sa.String(10)),
-    sa.Column("issuer", sa.Text),
-    sa.Column("place", sa.Text),
-    sa.Column("summary", sa.Text),
-    sa.Column("signer", sa.Text),
-    sa.Column("metadata", sa.Text, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("needs_review", sa.Boolean, nullable=False),
-    sa.Column("reasons", sa.Text, nullable=False),
-    sa.Column("pdf_key", sa.Text),
-    sa.Column("pdf_sha256", sa.String(64)),
-    sa.Column("text_key", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    # search (digitize/search.py): lower-cased and diacritic-folded copies of metadata + text
-    sa.Column("search_lower", sa.Text, nullable=False, default=""),
-    sa.Column("search_folded", sa.Text, nullable=False, default=""),
-    sa.Column("doc_type_folded", sa.Text, nullable=False, default=""),
-    sa.Column("issuer_folded", sa.Text, nullable=False, default=""),
-)
-
-history = sa.Table(
-    "history",
-    meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("doc_id", sa.String(64), index=True),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
-    sa.Column("who", sa.Text, nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-def _v1(conn: Connection) -> None:
-    from storage import access  # API keys, audit log, import jobs (defined on this ``meta``)
-
-    meta.create_all(conn, tables=[files, pages, documents, history, *access.TABLES])
-
-
-def _v2(conn: Connection) -> None:
-    from storage import access  # signatures of electronic copies, publications to the portal
-
-    meta.create_all(conn, tables=access.TABLES_V2)
-
-
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
-
-
-def now() -> dt.datetime:
-    """Current UTC time (timezone-aware)."""
-    return dt.datetime.now(dt.UTC)
-
+__all__ = ["MIGRATIONS", "Index", "documents", "files", "history", "meta", "now", "pages", "row_to_document"]
 
 def _doc_row(doc: Document, at: dt.datetime) -> dict[str, Any]:
     md = doc.metadata.values()
@@ -241,6 +135,17 @@ class Index:
                 status=status, pages_done=pages_done, pages_failed=pages_failed, pages_blank=pages_blank,
                 error_reason=reason, error_message=message, updated_at=now()))
 
+    def forget_original(self, sha256: str) -> None:
+        """Clear a file's original key (its original was found unusable and moved to quarantine)."""
+        with self.engine.begin() as conn:
+            conn.execute(files.update().where(files.c.sha256 == sha256).values(original_key=None))
+
+    def files_by_status(self) -> dict[str, int]:
+        """How many files have each status."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(files.c.status, sa.func.count()).group_by(files.c.status)).all()
+        return {str(k): int(v) for k, v in rows}
+
     def get_file(self, sha256: str) -> dict[str, Any] | None:
         """The file's row as a dict, or None."""
         with self.engine.connect() as conn:
@@ -284,6 +189,50 @@ class Index:
         q = q.order_by(files.c.source, pages.c.page)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def page_states(self, sha256: str) -> dict[int, str]:
+        """``{page: "done" | "failed"}`` for the pages of a file that have a row."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(pages.c.page, pages.c.status).where(pages.c.sha256 == sha256))
+            return {int(r.page): str(r.status) for r in rows}
+
+    def page_errors(self, sha256: str) -> dict[int, str]:
+        """The recorded error of each failed page of a file."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(pages.c.page, pages.c.error)
+                                .where(pages.c.sha256 == sha256, pages.c.status == "failed"))
+            return {int(r.page): str(r.error or "failed") for r in rows}
+
+    def forget_pages(self, sha256: str, page_numbers: Iterable[int]) -> None:
+        """Delete the rows of pages about to be processed again (so a file is not complete too early)."""
+        nums = list(page_numbers)
+        if nums:
+            with self.engine.begin() as conn:
+                conn.execute(pages.delete().where(pages.c.sha256 == sha256, pages.c.page.in_(nums)))
+
+    def file_complete(self, sha256: str, page_count: int) -> bool:
+        """True when every page of the file has a row (done or failed)."""
+        with self.engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(pages)
+                             .where(pages.c.sha256 == sha256, pages.c.page <= page_count)).scalar()
+        return page_count > 0 and int(n or 0) >= page_count
+
+    def restore_pages(self, sha256: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Put back page rows saved in a file record (``reindex``); returns how many."""
+        n = 0
+        with self.engine.begin() as conn:
+            for p in rows:
+                values = dict(p, issues=json.dumps(p.get("issues") or []), result_key=None, updated_at=now())
+                conn.execute(pages.delete().where(pages.c.sha256 == sha256, pages.c.page == p["page"]))
+                conn.execute(pages.insert().values(sha256=sha256, **values))
+                n += 1
+        return n
+
+    def pages_updated_since(self, since: dt.datetime) -> int:
+        """How many page rows were written since ``since`` (pages per minute in ``status``)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(pages)
+                                    .where(pages.c.updated_at >= since)).scalar() or 0)
 
     # --- documents -----------------------------------------------------------------------------
     def replace_documents(self, sha256: str, docs: Iterable[Document], who: str = "system") -> None:

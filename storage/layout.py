@@ -8,12 +8,15 @@ documents/<doc_id>/document.pdf           the document's searchable PDF
 documents/<doc_id>/document.txt           its text (pages separated by form feeds)
 documents/<doc_id>/metadata.json          its metadata (contract fields + official names)
 dossiers/<code>/manifest.json             the dossier's documents, with sha256 of each object
+quarantine/<sha256>/<name>               an input that cannot be processed (empty, not a scan, damaged)
 files/<sha256>/file.json                  the file's index record (source, status, pages, documents):
                                           with the objects above, enough for `digitize reindex`
 ```
 """
 
 from __future__ import annotations
+
+from pathlib import PurePosixPath
 
 EXTENSIONS = {"pdf": "pdf", "tiff": "tif", "jpeg": "jpg", "png": "png"}
 
@@ -51,3 +54,8 @@ def file_record_key(sha256: str) -> str:
 def page_prefix(sha256: str) -> str:
     """The prefix of a file's per-page intermediates."""
     return f"pages/{sha256}/"
+
+
+def quarantine_key(sha256: str, source: str) -> str:
+    """Where an input that cannot be processed is kept, under its own file name."""
+    return f"quarantine/{sha256}/{PurePosixPath(source).name}"

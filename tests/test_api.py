@@ -471,11 +471,11 @@ def test_create_key_function_validates_role_and_name(env: Env) -> None:
 
 
 def test_official_mapping_splits_number() -> None:
-    from digitize.api.official import official_metadata, split_number
+    from digitize.document.extract import official_metadata
 
-    assert split_number("163/2025/QĐ-UBND") == ("163", "2025/QĐ-UBND")
-    assert split_number("45/GPXD") == ("45", "GPXD")
-    assert split_number(None) == (None, None)
+    long = official_metadata(dataclasses.replace(Metadata(), number=Field("163/2025/QĐ-UBND", 1.0)), page_amount=1,
+                             dossier_id=D1)
+    assert (long["CodeNumber"], long["CodeNotation"]) == ("163", "2025/QĐ-UBND")
     out = official_metadata(dataclasses.replace(Metadata(), number=Field("12/TLKS", 1.0)), page_amount=3,
                             dossier_id=D1)
     assert out["CodeNumber"] == "12" and out["PageAmount"] == 3 and out["DossierCode"] == D1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import cv2
 import numpy as np
@@ -68,16 +67,13 @@ def test_foreign_qr_is_returned_as_is() -> None:
     assert codes == (Code("QRCode", url),)
 
 
-def test_pages_without_codes_give_nothing_quickly() -> None:
+def test_pages_without_codes_give_nothing() -> None:
+    """(Their speed is measured by scripts/bench_stages.py, "read codes", not asserted here.)"""
     pages = [G.degrade(G.continuation(2, 300).image, skew_deg=2, noise=10, seed=1),
              G.degrade(G.blank(300).image, noise=8, seed=5),
              G.degrade(G.document_first(300).image, skew_deg=-1.5, noise=10, seed=6)]
-    t0 = time.perf_counter()
     for p in pages:
         assert read_codes(p) == ()
-    per_page = (time.perf_counter() - t0) / len(pages)
-    # A generous bound (the machine may be shared): OCR of such a page takes several seconds.
-    assert per_page < 3.0, f"{per_page * 1000:.0f} ms per code-less page"
 
 
 def test_input_checks() -> None:

@@ -108,8 +108,7 @@ def test_commands_are_cli_subcommands(services: dict[str, Any], name: str, subco
     cmd = command_of(services[name])
     assert cmd[0] == "digitize" and cmd[1] == subcommand
     parser = build_parser()
-    if subcommand not in subcommands(parser):
-        pytest.xfail(f"`digitize {subcommand}` is not implemented yet")
+    assert subcommand in subcommands(parser), f"`digitize {subcommand}` is missing"
     args = parser.parse_args(cmd[1:])  # exits (fails the test) on an unknown option
     assert args.command == subcommand
 

@@ -36,7 +36,7 @@ def test_a_rejected_input_leaves_no_original_behind_when_quarantine_is_retried(t
     settings = load_settings(archive=tmp_path / "archive", cache_dir=tmp_path / "cache", object_store="local")
     settings.archive.mkdir()
     store = OutageOnce(settings.archive / "objects", "quarantine/")
-    index = Index.from_url(settings.sqlite_url())
+    index = Index.from_url(settings.index_db_url())
     data = b"%PDF-1.4\n%this is no PDF at all\n" * 4
     sha = hashlib.sha256(data).hexdigest()
     src = tmp_path / "broken.pdf"

@@ -93,6 +93,22 @@ def test_rerun_does_no_new_work_and_no_duplicates(batch: dict, first_run: dict, 
     assert after == before
 
 
+def test_reindex_rebuilds_an_embedded_archive(first_run: dict, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The embedded driver writes each file's record too: its index can be rebuilt from its objects."""
+    import shutil
+
+    expected = _export(first_run["archive"], tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(first_run["archive"] / "objects", copy / "objects")
+    assert main(["--archive", str(copy), "reindex"]) == 0
+    assert _export(copy, tmp_path) == expected
+    capsys.readouterr()
+    assert main(["--archive", str(copy), "list", "--files", "--status", "failed"]) == 0
+    out = capsys.readouterr().out
+    assert "empty.pdf: empty file" in out and "notes.jpg: not a PDF, TIFF, JPEG or PNG" in out
+
+
 def test_summary_counts_every_file_and_page(batch: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "a"
     sub = tmp_path / "in"

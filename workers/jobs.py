@@ -17,25 +17,11 @@ from typing import Any
 
 from digitize.errors import InputError, NotFoundError
 from digitize.logs import job_context
-from workers.cluster import (
-    Cluster,
-    cleanup_intermediates,
-    connect,
-    delete_documents,
-    drop_local_original,
-    file_complete,
-    forget_original,
-    forget_pages,
-    local_original,
-    open_store,
-    page_errors,
-    page_states,
-    quarantine,
-    source_file,
-    submit_finish,
-    submit_pages,
-    write_file_record,
-)
+from digitize.pipeline.file import cleanup_intermediates, delete_documents, reject
+from storage.reindex import write_file_record
+from workers.cluster import Cluster, connect, open_store
+from workers.originals import drop_local_original, local_original, source_file
+from workers.queue import submit_finish, submit_pages
 
 log = logging.getLogger(__name__)
 
@@ -99,17 +85,17 @@ def ingest(sha256: str) -> dict[str, Any]:
             # earlier attempt may have cleared the row's) and forgotten only once it is gone.
             from storage import layout
 
-            quarantine(c.store, c.index, sha256, row["source"], path, e)
+            reject(c.store, c.index, sha256, row["source"], path, e)
             c.store.delete(row["original_key"] or layout.original_key(sha256, row["kind"] or ""))
-            forget_original(c.index, sha256)
+            c.index.forget_original(sha256)
             write_file_record(c.index, c.store, sha256)
             drop_local_original(c.settings, row)
             return {"pages": 0, "error": e.reason}
         c.index.upsert_file(sha256, source=src.source, size=src.size, kind=src.kind.value,
                             page_count=src.page_count, status="processing", original_key=row["original_key"])
-        states = page_states(c.index, sha256)
+        states = c.index.page_states(sha256)
         todo = [p for p in range(1, src.page_count + 1) if states.get(p) != "done"]
-        forget_pages(c.index, sha256, [p for p in todo if p in states])  # failed pages are tried again
+        c.index.forget_pages(sha256, [p for p in todo if p in states])  # failed pages are tried again
         if not todo:
             submit_finish(c, sha256)
             return {"pages": 0}
@@ -129,7 +115,7 @@ def ocr_page(sha256: str, page: int) -> dict[str, Any]:
         row = _file_row(c, sha256)
         if row["status"] == "done":
             return {"page": page, "skipped": True}
-        skipped = page_states(c.index, sha256).get(page) == "done" and \
+        skipped = c.index.page_states(sha256).get(page) == "done" and \
             load_stored_page(c.store, sha256, page) is not None
         failed = False
         if not skipped:
@@ -140,7 +126,7 @@ def ocr_page(sha256: str, page: int) -> dict[str, Any]:
                                             ocr_timeout=s.ocr_timeout))
             save_page(c.store, c.index, sha256, outcome)
             failed = outcome.result.failed
-        if file_complete(c.index, sha256, int(row["page_count"] or 0)) and submit_finish(c, sha256):
+        if c.index.file_complete(sha256, int(row["page_count"] or 0)) and submit_finish(c, sha256):
             log.info("%s: all %d pages done, finish queued", row["source"], row["page_count"])
         return {"page": page, "skipped": skipped, "failed": failed}
 
@@ -156,8 +142,8 @@ def finish(sha256: str) -> dict[str, Any]:
         c = cluster()
         row = _file_row(c, sha256)
         if row["status"] != "done":
-            states = page_states(c.index, sha256)
-            errors = page_errors(c.index, sha256)
+            states = c.index.page_states(sha256)
+            errors = c.index.page_errors(sha256)
             results, missing = [], []
             for page in range(1, int(row["page_count"] or 0) + 1):
                 stored = load_stored_page(c.store, sha256, page) if states.get(page) == "done" else None
@@ -168,7 +154,7 @@ def finish(sha256: str) -> dict[str, Any]:
                 else:
                     missing.append(page)
             if missing or not results:
-                forget_pages(c.index, sha256, missing)
+                c.index.forget_pages(sha256, missing)
                 n = submit_pages(c, sha256, missing)
                 log.warning("%s: pages %s are not done yet; %d queued again", row["source"], missing, n)
                 return {"documents": 0, "missing": missing}
@@ -207,7 +193,7 @@ def page_failed(job: Any, connection: Any, exc_type: Any = None, exc_value: Any 
             c.index.record_page(sha256, failed_page(int(page), f"the page's job failed ({why})"))
             row = c.index.get_file(sha256)
             log.error("page %s of %s failed for good: %s", page, row["source"] if row else sha256[:12], why)
-            if row is not None and file_complete(c.index, sha256, int(row["page_count"] or 0)):
+            if row is not None and c.index.file_complete(sha256, int(row["page_count"] or 0)):
                 submit_finish(c, sha256)
     except Exception:  # noqa: BLE001 - a failing callback would replace the job's own failure
         log.exception("recording the failed page of job %s failed", getattr(job, "id", "?"))

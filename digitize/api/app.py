@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from digitize.api import official, routes, schemas
 from digitize.api import review as review_station
+from digitize.api import routes, schemas
 from digitize.api.auth import require
 from digitize.api.context import ApiContext, ctx
 from digitize.api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from digitize.config import Settings
+from digitize.document.extract import official_metadata  # the one portal-name mapping
 from digitize.errors import DigitizeError
 from storage.access import ApiKey
 from storage.index import Index
@@ -48,7 +49,7 @@ def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: En
     metrics = Metrics(index, queue_depth)
     app.state.ctx = ApiContext(settings=settings, index=index, store=store, keys=keys or index.engine,
                                on_import=on_import, queue_depth=queue_depth, presign_ttl=presign_ttl,
-                               official=official.mapper(), metrics=metrics, signer=signer)
+                               official=official_metadata, metrics=metrics, signer=signer)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(routes.router)
     review_station.install(app)  # /review: the clerk's review station (HTML)

@@ -6,11 +6,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from storage.index import Index, files
+from storage.index import Index
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -33,9 +32,8 @@ class IndexCollector:
         yield GaugeMetricFamily("digitize_review_backlog", "Result documents waiting for a clerk's review",
                                 value=counts["needs_review"])
         by_status = GaugeMetricFamily("digitize_files", "Input files by status", labels=["status"])
-        with self.index.engine.connect() as conn:
-            for status, n in conn.execute(sa.select(files.c.status, sa.func.count()).group_by(files.c.status)):
-                by_status.add_metric([status], n)
+        for status, n in self.index.files_by_status().items():
+            by_status.add_metric([status], n)
         yield by_status
         if self.queue_depth is not None:
             yield GaugeMetricFamily("digitize_queue_depth", "Jobs waiting in the processing queues",

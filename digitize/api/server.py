@@ -5,23 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import storage
 from digitize.config import Settings
 from digitize.errors import ConfigError
 from storage.index import Index
-from storage.objects import LocalObjectStore, ObjectStore
+from storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
-
-
-def open_store(settings: Settings) -> ObjectStore:
-    """The object store named by ``settings.object_store`` ("local" or "s3")."""
-    if settings.object_store == "local":
-        return LocalObjectStore(settings.archive / "objects")
-    if settings.object_store == "s3":
-        from storage.s3 import make_s3_store
-
-        return make_s3_store(settings)
-    raise ConfigError(f"unknown object store {settings.object_store!r}; use 'local' or 's3'")
 
 
 def import_hooks(settings: Settings, index: Index, store: ObjectStore
@@ -31,25 +21,26 @@ def import_hooks(settings: Settings, index: Index, store: ObjectStore
     measured; without it, (None, None). Redis must answer when the API starts."""
     if not settings.api_queue:
         return None, None
-    from workers import cluster as distributed
+    from workers.cluster import Cluster, redis_client
+    from workers.queue import QUEUES, pending_jobs, submit_ingest
 
-    redis = distributed.redis_client(settings)
+    redis = redis_client(settings)
     try:
         redis.ping()
     except Exception as e:  # redis' own errors: connection refused, auth, timeout
         raise ConfigError(f"DIGITIZE_API_QUEUE is set but Redis does not answer at DIGITIZE_REDIS_URL: "
                           f"{e.__class__.__name__}: {e}") from e
-    cluster = distributed.Cluster(settings=settings, redis=redis, index=index, store=store)
+    cluster = Cluster(settings=settings, redis=redis, index=index, store=store)
 
     def on_import(sha256: str, filename: str) -> str:
-        job_id = distributed.submit_ingest(cluster, sha256)
+        job_id = submit_ingest(cluster, sha256)
         log.info("%s: queued for the workers (%s)", filename, job_id)
         # the API names its import job itself: the queue's job id is one per file, and a file that
         # failed may be uploaded again
         return ""
 
     def queue_depth() -> int:
-        return distributed.pending_jobs(redis, distributed.QUEUES)
+        return pending_jobs(redis, QUEUES)
 
     return on_import, queue_depth
 
@@ -63,11 +54,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from storage.index import engine_url_safe
 
     signer = load_signer(settings)  # before opening anything: a wrong certificate stops here
-    index = Index.from_url(settings.sqlite_url())
-    store = open_store(settings)
+    store, index = storage.open(settings)
     on_import, queue_depth = import_hooks(settings, index, store)
     app = create_app(settings, index, store, signer=signer, on_import=on_import, queue_depth=queue_depth)
-    log.info("serving %s with %r on http://%s:%d (%s)", engine_url_safe(settings.sqlite_url()), store, host, port,
+    log.info("serving %s with %r on http://%s:%d (%s)", engine_url_safe(settings.index_db_url()), store, host, port,
              f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned")
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

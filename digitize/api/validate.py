@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.util
 import re
-from collections.abc import Callable
 
 from digitize.errors import DossierCodeError, InputError
+from digitize.text.dossier_code import is_valid
 
 # letters, digits, '.' and '-', starting and ending with a letter or digit; no '..' (never a path)
 _CODE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$")
@@ -25,18 +22,9 @@ class InvalidIdError(InputError):
     reason = "invalid_id"
 
 
-@functools.cache
-def _code_checker() -> Callable[[str], bool]:
-    if importlib.util.find_spec("digitize.text.dossier_code") is not None:
-        fn = getattr(importlib.import_module("digitize.text.dossier_code"), "is_valid", None)
-        if fn is not None:
-            return fn
-    return lambda code: True
-
-
 def dossier_code(code: str) -> str:
     """``code`` when it has a dossier code's shape; DossierCodeError (400) otherwise."""
-    if not _CODE.match(code) or ".." in code or not _code_checker()(code):
+    if not _CODE.match(code) or ".." in code or not is_valid(code):
         raise DossierCodeError(f"{code[:80]!r} is not a dossier code")
     return code
 

@@ -23,12 +23,13 @@ from digitize.errors import DigitizeError, InputError
 from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
 from digitize.page.ingest import Candidate, discover, inspect
-from digitize.pipeline.file import finish_file
+from digitize.pipeline.file import finish_file, reject
 from digitize.pipeline.page import PageOutcome, PageTask, failed_page, process_page
 from digitize.pipeline.pagestore import load_stored_page, save_page
 from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore
+from storage.reindex import write_file_record
 
 log = logging.getLogger(__name__)
 
@@ -173,17 +174,17 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
 def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectStore, report: FileReport) -> None:
     import hashlib
 
-    try:
-        from digitize.page.ingest import sha256_of
+    from digitize.page.ingest import sha256_of
 
-        sha, size = sha256_of(cand.path)
-        store.put_file(f"quarantine/{sha}/{cand.path.name}", cand.path)
-    except OSError:
-        sha, size = hashlib.sha256(f"unreadable:{cand.source}".encode()).hexdigest(), 0
     err.path = cand.source
+    try:
+        sha, _ = sha256_of(cand.path)
+        reject(store, index, sha, cand.source, cand.path, err)  # quarantined, recorded, file record written
+    except OSError:
+        sha = hashlib.sha256(f"unreadable:{cand.source}".encode()).hexdigest()
+        index.fail_file(sha, source=cand.source, size=0, reason=err.reason, message=str(err))
+        log.error("%s", err)
     report.sha256, report.status, report.error = sha, "failed", str(err)
-    index.fail_file(sha, source=cand.source, size=size, reason=err.reason, message=str(err))
-    log.error("%s", err)
 
 
 def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
@@ -273,10 +274,12 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
     with job_context(st.src.sha256[:12]):
         try:
             outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
+            write_file_record(index, store, st.src.sha256)  # what `digitize reindex` reads back
         except DigitizeError as e:
             rep.status, rep.error = "failed", str(e)
             index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
                               reason=e.reason, message=str(e))
+            write_file_record(index, store, st.src.sha256)
             log.error("%s: %s", st.src.source, e)
             progress.file_done(rep)
             return

@@ -243,9 +243,9 @@ def _skip_reason(doc: Document) -> str | None:
 def idempotency_key(pdf_sha256: str, doc: Document) -> str:
     """The publication's key: sha256 over the PDF's sha256 and the official metadata sent with it, so a
     metadata correction after publishing is sent again as a new version."""
-    from digitize.api.official import mapper
+    from digitize.document.extract import official_metadata
 
-    official = mapper()(doc.metadata, page_amount=len(doc.pages), dossier_id=doc.dossier_id)
+    official = official_metadata(doc.metadata, page_amount=len(doc.pages), dossier_id=doc.dossier_id)
     blob = json.dumps({"pdf_sha256": pdf_sha256, "dossier": doc.dossier_id, "metadata": official}, sort_keys=True,
                       ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -253,11 +253,11 @@ def idempotency_key(pdf_sha256: str, doc: Document) -> str:
 
 def package_bytes(doc: Document, store: ObjectStore, signatures: dict[str, access.Signature]) -> bytes:
     """The one-document package (zip) of ``doc`` as handed out; IntegrityError when the PDF is corrupt."""
-    from digitize.api.official import mapper
+    from digitize.document.extract import official_metadata
     from digitize.handoff.package import stream_package
 
     assert doc.dossier_id is not None
-    return b"".join(stream_package(doc.dossier_id, [doc], store, mapper(), signatures))
+    return b"".join(stream_package(doc.dossier_id, [doc], store, official_metadata, signatures))
 
 
 def publish(docs: Iterable[Document], index: Index, store: ObjectStore, portal: Portal, *, who: str,

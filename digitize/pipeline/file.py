@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from digitize.errors import NotFoundError
+from digitize.errors import InputError, NotFoundError
 from digitize.handoff.export import export_record
 from digitize.models import Document, PageResult, SourceFile, to_dict
 from digitize.page.pdf import merge_pages
@@ -18,6 +19,7 @@ from digitize.pipeline.page import make_document, plan_file
 from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore
+from storage.reindex import write_file_record
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +138,25 @@ def write_dossier_manifest(code: str, index: Index, store: ObjectStore) -> None:
     }
     store.put_bytes(layout.dossier_manifest_key(code), json.dumps(manifest, ensure_ascii=False, indent=1).encode(),
                     "application/json")
+
+
+def reject(store: ObjectStore, index: Index, sha256: str, source: str, path: Path, err: InputError) -> None:
+    """Keep an input that cannot be processed under ``quarantine/`` and record it as failed."""
+    store.put_file(layout.quarantine_key(sha256, source), path)
+    err.path = source
+    index.fail_file(sha256, source=source, size=path.stat().st_size, reason=err.reason, message=str(err))
+    write_file_record(index, store, sha256)
+    log.error("%s", err)
+
+
+def cleanup_intermediates(store: ObjectStore, sha256: str) -> int:
+    """Delete a finished file's per-page objects; returns how many were deleted."""
+    keys = list(store.list(layout.page_prefix(sha256)))
+    store.delete_many(keys)
+    return len(keys)
+
+
+def delete_documents(store: ObjectStore, doc_ids: Iterable[str]) -> None:
+    """Delete the stored objects of documents that no longer exist (a file segmented differently)."""
+    for doc_id in doc_ids:
+        store.delete_many(list(store.list(f"documents/{doc_id}/")))

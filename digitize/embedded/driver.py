@@ -8,6 +8,7 @@ extracted, PDFs assembled) in the parent process.
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digitize.config import Settings
-from digitize.errors import DigitizeError, InputError
+from digitize.errors import DigitizeError, InputError, StorageError
 from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
 from digitize.page.ingest import Candidate, discover, inspect
@@ -112,7 +113,7 @@ def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
     candidates = list(discover(paths))
     progress.start(len(candidates))
     states: list[_FileState] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # sha256 -> the name it was first found under in this run
     for cand in candidates:
         state = _open_file(cand, settings, index, store, summary, progress, seen)
         if state is not None:
@@ -124,7 +125,7 @@ def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
 
 
 def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectStore, summary: RunSummary,
-               progress: Progress, seen: set[str]) -> _FileState | None:
+               progress: Progress, seen: dict[str, str]) -> _FileState | None:
     report = FileReport(source=cand.source)
     summary.files.append(report)
     try:
@@ -143,18 +144,24 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
     row = index.get_file(src.sha256)
     if src.sha256 in seen or (row and row["status"] == "done"):
         report.status = "skipped"
-        report.error = "same bytes as " + (row["source"] if row else "another file in this run")
+        report.error = "same bytes as " + (seen.get(src.sha256) or (row["source"] if row else "another file"))
         if row:
             report.pages_done, report.pages_blank = row["pages_done"], row["pages_blank"]
         log.info("%s: already processed (sha256 %s), nothing to do", src.source, src.sha256[:12])
         progress.file_done(report)
         return None
-    seen.add(src.sha256)
     okey = layout.original_key(src.sha256, src.kind.value)
-    if not store.exists(okey):
-        store.put_file(okey, Path(src.path))
-    index.upsert_file(src.sha256, source=src.source, size=src.size, kind=src.kind.value,
-                      page_count=src.page_count, status="processing", original_key=okey)
+    try:
+        if not store.exists(okey):
+            store.put_file(okey, Path(src.path))  # atomic: a full disk leaves no part of it
+        index.upsert_file(src.sha256, source=src.source, size=src.size, kind=src.kind.value,
+                          page_count=src.page_count, status="processing", original_key=okey)
+    except (OSError, StorageError) as e:  # disk full, index locked: this file waits for the next run
+        report.status, report.error = "failed", f"cannot store it in the archive: {_why(e)}"
+        log.error("%s: %s", src.source, report.error)
+        progress.file_done(report)
+        return None
+    seen[src.sha256] = src.source
     state = _FileState(src, report)
     for page in range(1, src.page_count + 1):
         stored = load_stored_page(store, src.sha256, page)
@@ -173,17 +180,24 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
 def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectStore, report: FileReport) -> None:
     import hashlib
 
-    try:
-        from digitize.page.ingest import sha256_of
+    from digitize.page.ingest import sha256_of
 
+    try:
         sha, size = sha256_of(cand.path)
-        store.put_file(f"quarantine/{sha}/{cand.path.name}", cand.path)
     except OSError:
         sha, size = hashlib.sha256(f"unreadable:{cand.source}".encode()).hexdigest(), 0
+    else:
+        try:
+            store.put_file(f"quarantine/{sha}/{cand.path.name}", cand.path)
+        except OSError as e:  # the original stays where it is
+            log.error("%s: not kept in quarantine: %s", cand.source, _why(e))
     err.path = cand.source
     report.sha256, report.status, report.error = sha, "failed", str(err)
-    index.fail_file(sha, source=cand.source, size=size, reason=err.reason, message=str(err))
     log.error("%s", err)
+    try:
+        index.fail_file(sha, source=cand.source, size=size, reason=err.reason, message=str(err))
+    except StorageError as e:
+        log.error("%s: the failure could not be recorded in the index: %s", cand.source, e)
 
 
 def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
@@ -208,7 +222,12 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
 
     def on_done(st: _FileState, outcome: PageOutcome) -> None:
         with job_context(st.src.sha256[:12]):
-            save_page(store, index, st.src.sha256, outcome)
+            try:
+                save_page(store, index, st.src.sha256, outcome)
+            except (OSError, StorageError) as e:  # not stored: the next run reads the page again
+                page = outcome.result.page
+                outcome = PageOutcome(failed_page(page, f"cannot store page {page} in the archive: {_why(e)}"), None)
+                log.error("%s: %s", st.src.source, outcome.result.error)
         st.results[outcome.result.page] = outcome.result
         st.pending.discard(outcome.result.page)
         summary.pages_processed += 1
@@ -263,6 +282,14 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         log.warning("a worker process died; restarting the pool and retrying its pages")
 
 
+def _why(e: Exception) -> str:
+    """The reason of a storage failure in a clerk's words (an OSError by its message, not its errno)."""
+    if isinstance(e, OSError):
+        text = e.strerror or str(e)
+        return f"{text}: free some space and run again" if e.errno == errno.ENOSPC else text
+    return str(e)
+
+
 def _make_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker)
@@ -273,11 +300,14 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
     with job_context(st.src.sha256[:12]):
         try:
             outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
-        except DigitizeError as e:
-            rep.status, rep.error = "failed", str(e)
-            index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
-                              reason=e.reason, message=str(e))
-            log.error("%s: %s", st.src.source, e)
+        except (DigitizeError, OSError) as e:
+            rep.status, rep.error = "failed", _why(e)
+            log.error("%s: %s", st.src.source, rep.error)
+            try:
+                index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
+                                  reason=getattr(e, "reason", "storage"), message=rep.error)
+            except StorageError as again:  # the index itself cannot be written: the report says it
+                log.error("%s: %s", st.src.source, again)
             progress.file_done(rep)
             return
     rep.pages_done, rep.pages_failed, rep.pages_blank = outcome.pages_done, outcome.pages_failed, outcome.pages_blank

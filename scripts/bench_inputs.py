@@ -143,7 +143,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max-pixels", type=int, default=200_000_000)
     ap.add_argument("--run", action="store_true", help="also run `digitize run` on all the files as one batch")
-    ap.add_argument("--jobs", type=int, default=1, help="pages at a time in that run")
+    ap.add_argument("--jobs", type=int, default=2, help="pages at a time in that run (heavy pages run alone)")
     args = ap.parse_args()
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="bench-inputs-") as tmp:

@@ -90,3 +90,19 @@ def test_strip_wise_conversion_gives_the_same_pixels(mode: str) -> None:
             im.convert("RGBA").convert("RGB")
         want = np.asarray(whole) if whole.mode == "L" else cv2.cvtColor(np.asarray(whole), cv2.COLOR_RGB2BGR)
     assert np.array_equal(to_array(im), want)
+
+
+def test_heavy_pages_are_found_from_the_headers(tmp_path: Path) -> None:
+    tif = tmp_path / "mixed.tif"
+    Image.new("1", (2480, 3508), 1).save(tif, save_all=True, compression="group4",
+                                          append_images=[Image.new("1", (7000, 6000), 1)])
+    assert ingest.heavy_pages(tif, InputKind.TIFF) == {2}  # 42 MP: runs alone
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))  # A4: 35 MP at 600 dpi
+    pdf.add_blank_page(page_size=(1191, 1684))  # A2
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.pages[2].obj["/UserUnit"] = 2.0  # twice as large as its box says
+    pdf.save(tmp_path / "sizes.pdf")
+    assert ingest.heavy_pages(tmp_path / "sizes.pdf", InputKind.PDF) == {2, 3}
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4\n")
+    assert ingest.heavy_pages(tmp_path / "bad.pdf", InputKind.PDF) is None  # unknown: every page alone

@@ -23,7 +23,7 @@ from digitize.config import Settings
 from digitize.errors import DigitizeError, InputError, StorageError
 from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
-from digitize.page.ingest import Candidate, discover, inspect
+from digitize.page.ingest import Candidate, discover, heavy_pages, inspect
 from digitize.pipeline.file import finish_file
 from digitize.pipeline.page import PageOutcome, PageTask, failed_page, process_page
 from digitize.pipeline.pagestore import load_stored_page, save_page
@@ -95,6 +95,11 @@ class _FileState:
     report: FileReport
     results: dict[int, PageResult] = field(default_factory=dict)
     pending: set[int] = field(default_factory=set)
+    heavy: set[int] | None = field(default_factory=set)  # pages run alone (memory); None: every page
+
+    def is_heavy(self, page: int) -> bool:
+        """Whether the page runs with nothing else in flight (see ``ingest.heavy_pages``)."""
+        return self.heavy is None or page in self.heavy
 
 
 def _init_worker() -> None:
@@ -162,7 +167,7 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
         progress.file_done(report)
         return None
     seen[src.sha256] = src.source
-    state = _FileState(src, report)
+    state = _FileState(src, report, heavy=heavy_pages(Path(src.path), src.kind))
     for page in range(1, src.page_count + 1):
         stored = load_stored_page(store, src.sha256, page)
         if stored is not None:
@@ -219,6 +224,10 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
     suspects: list[tuple[_FileState, PageTask]] = []
     crashes: dict[tuple[str, int], int] = {}
     max_in_flight = settings.jobs * 2
+    held: tuple[_FileState, PageTask] | None = None  # the next page, waiting for the pool to empty (heavy)
+
+    def heavy(item: tuple[_FileState, PageTask]) -> bool:
+        return item[0].is_heavy(item[1].page)
 
     def on_done(st: _FileState, outcome: PageOutcome) -> None:
         with job_context(st.src.sha256[:12]):
@@ -247,8 +256,12 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
                             item = suspects.pop(0)
                             in_flight[pool.submit(process_page, item[1])] = item
                         break
-                    item = next(todo, None)
+                    item, held = held or next(todo, None), None
                     if item is None:
+                        break
+                    # A heavy page runs alone: two side by side could pass 1 GiB (ingest.heavy_pages).
+                    if in_flight and (heavy(item) or any(heavy(i) for i in in_flight.values())):
+                        held = item
                         break
                     in_flight[pool.submit(process_page, item[1])] = item
                 if not in_flight:

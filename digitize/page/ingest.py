@@ -182,6 +182,39 @@ def _image_page_count(path: Path, *, max_pixels: int) -> int:
         return count
 
 
+HEAVY_PIXELS = 40_000_000  # a page larger than this (an A4 sheet at 600 dpi is 35 MP) runs alone in a run
+
+
+def heavy_pages(path: Path, kind: InputKind, *, max_resolution: float = 600.0) -> set[int] | None:
+    """Pages (1-based) that may decode to more than ``HEAVY_PIXELS``: run alone, two of them side by side
+    could pass 1 GiB. Read from the headers (an image's size; a PDF page's box at ``max_resolution``,
+    the finest a page is rendered at), nothing decoded. None when the sizes cannot be read: every page."""
+    heavy = set()
+    try:
+        if kind is InputKind.PDF:
+            import pikepdf
+
+            with pikepdf.open(path) as pdf:
+                for i, page in enumerate(pdf.pages, start=1):
+                    box = page.cropbox
+                    unit = float(page.obj.get("/UserUnit", 1.0))
+                    w_in = abs(float(box[2]) - float(box[0])) * unit / 72
+                    h_in = abs(float(box[3]) - float(box[1])) * unit / 72
+                    if w_in * h_in * max_resolution ** 2 > HEAVY_PIXELS:
+                        heavy.add(i)
+        else:
+            with _open_image(path) as im:
+                for i in range(getattr(im, "n_frames", 1)):
+                    if i:
+                        im.seek(i)
+                    if im.size[0] * im.size[1] > HEAVY_PIXELS:
+                        heavy.add(i + 1)
+    except Exception as e:  # noqa: BLE001 - a file inspect() accepted; when in doubt, every page is heavy
+        log.warning("%s: page sizes unknown (%s): its pages run one at a time", path.name, e.__class__.__name__)
+        return None
+    return heavy
+
+
 # --- loading one page (runs in a worker process) --------------------------------------------------
 
 

@@ -112,6 +112,12 @@ def print_summary(summary: Any, settings: Settings) -> None:
     print(f"Documents: {docs} new — {review} need a clerk's review")
     print(f"Time:      {summary.seconds:.1f} s ({summary.pages_processed} pages processed, {rate:.2f} pages/s)")
     print(f"Archive:   {settings.archive}")
+    twins = [f for f in files if f.status == "skipped" and (f.error or "").startswith("same bytes as ")
+             and f.error != f"same bytes as {f.source}"]
+    if twins:
+        print("Read once (the same bytes under another name):")
+        for f in twins:
+            print(f"  {f.source}: {f.error}")
     failed = [f for f in files if f.status == "failed"]
     if failed:
         print("Failed files (kept in the archive's quarantine; fix and run again):")

@@ -78,18 +78,25 @@ class Index:
         self.migrate()
 
     @classmethod
-    def from_url(cls, url: str) -> Index:
-        """Open (and migrate) the index at a SQLAlchemy URL, e.g. ``sqlite:///x.db``."""
+    def from_url(cls, url: str, *, lock_timeout: float = 60.0) -> Index:
+        """Open (and migrate) the index at a SQLAlchemy URL, e.g. ``sqlite:///x.db``.
+
+        ``lock_timeout``: seconds a SQLite write waits for another process's lock before it fails with a
+        StorageError saying so (as does a write that finds the disk full; SQLite rolls it back whole).
+        """
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 60}
+            kwargs["connect_args"] = {"timeout": lock_timeout}
         else:
             kwargs["pool_pre_ping"] = True
         try:
             engine = sa.create_engine(url, **kwargs)
             if url.startswith("sqlite"):
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
+                sa.event.listen(engine, "handle_error", _sqlite_error)
             return cls(engine)
+        except StorageError:
+            raise
         except sa.exc.SQLAlchemyError as e:
             raise StorageError(f"cannot open index {engine_url_safe(url)}: {e.__class__.__name__}: {e}") from e
 
@@ -376,6 +383,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             time.sleep(0.05)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_error(context: Any) -> None:
+    """A locked or full SQLite index as a StorageError a clerk understands (the transaction is rolled back)."""
+    text = str(context.original_exception)
+    if "database is locked" in text or "database is busy" in text:
+        raise StorageError("the archive's index is locked by another process (another digitize run, or a program "
+                           "holding index.sqlite open): nothing was changed; run again when it has finished")
+    if "database or disk is full" in text:
+        raise StorageError("the archive's disk is full (the index could not be written; nothing was changed): "
+                           "free some space and run again")
 
 
 def engine_url_safe(url: str) -> str:

@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from digitize.api import schemas, validate
 from digitize.api.auth import audit, require
@@ -399,6 +400,9 @@ async def import_document(request: Request, key: ApiKey = Depends(require("impor
         form = await parser.parse()
     except MultiPartException as e:
         raise InputError(f"malformed multipart body: {e.message}") from e
+    except ClientDisconnect as e:  # the client hung up mid-upload: nothing was stored
+        log.warning("import by %s: the upload was cut off before it was complete", key.name)
+        raise InputError("the upload was cut off before it was complete") from e
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
@@ -454,7 +458,7 @@ def search_documents(q: str | None = Query(None, max_length=200, description="wo
 # --- administration ----------------------------------------------------------------------------
 
 
-@router.post("/keys", status_code=201, response_model=schemas.KeyCreatedOut, responses=_errors(409, *AUTH_ERRORS))
+@router.post("/keys", status_code=201, response_model=schemas.KeyCreatedOut, responses=_errors(400, 409, *AUTH_ERRORS))
 def create_key(request: Request, body: schemas.KeyCreate, key: ApiKey = Depends(require("admin")),
                c: ApiContext = Depends(ctx)) -> dict[str, Any]:
     """Create an API key; its token is in this response only."""

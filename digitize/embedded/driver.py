@@ -8,6 +8,7 @@ extracted, PDFs assembled) in the parent process.
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digitize.config import Settings
-from digitize.errors import DigitizeError, InputError
+from digitize.errors import DigitizeError, InputError, StorageError
 from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
-from digitize.page.ingest import Candidate, discover, inspect
+from digitize.page.ingest import Candidate, discover, heavy_pages, inspect
 from digitize.pipeline.file import finish_file, reject
 from digitize.pipeline.page import PageOutcome, PageTask, failed_page, process_page
 from digitize.pipeline.pagestore import load_stored_page, save_page
@@ -95,6 +96,11 @@ class _FileState:
     report: FileReport
     results: dict[int, PageResult] = field(default_factory=dict)
     pending: set[int] = field(default_factory=set)
+    heavy: set[int] | None = field(default_factory=set)  # pages run alone (memory); None: every page
+
+    def is_heavy(self, page: int) -> bool:
+        """Whether the page runs with nothing else in flight (see ``ingest.heavy_pages``)."""
+        return self.heavy is None or page in self.heavy
 
 
 def _init_worker() -> None:
@@ -113,7 +119,7 @@ def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
     candidates = list(discover(paths))
     progress.start(len(candidates))
     states: list[_FileState] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # sha256 -> the name it was first found under in this run
     for cand in candidates:
         state = _open_file(cand, settings, index, store, summary, progress, seen)
         if state is not None:
@@ -125,7 +131,7 @@ def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
 
 
 def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectStore, summary: RunSummary,
-               progress: Progress, seen: set[str]) -> _FileState | None:
+               progress: Progress, seen: dict[str, str]) -> _FileState | None:
     report = FileReport(source=cand.source)
     summary.files.append(report)
     try:
@@ -144,19 +150,25 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
     row = index.get_file(src.sha256)
     if src.sha256 in seen or (row and row["status"] == "done"):
         report.status = "skipped"
-        report.error = "same bytes as " + (row["source"] if row else "another file in this run")
+        report.error = "same bytes as " + (seen.get(src.sha256) or (row["source"] if row else "another file"))
         if row:
             report.pages_done, report.pages_blank = row["pages_done"], row["pages_blank"]
         log.info("%s: already processed (sha256 %s), nothing to do", src.source, src.sha256[:12])
         progress.file_done(report)
         return None
-    seen.add(src.sha256)
     okey = layout.original_key(src.sha256, src.kind.value)
-    if not store.exists(okey):
-        store.put_file(okey, Path(src.path))
-    index.upsert_file(src.sha256, source=src.source, size=src.size, kind=src.kind.value,
-                      page_count=src.page_count, status="processing", original_key=okey)
-    state = _FileState(src, report)
+    try:
+        if not store.exists(okey):
+            store.put_file(okey, Path(src.path))  # atomic: a full disk leaves no part of it
+        index.upsert_file(src.sha256, source=src.source, size=src.size, kind=src.kind.value,
+                          page_count=src.page_count, status="processing", original_key=okey)
+    except (OSError, StorageError) as e:  # disk full, index locked: this file waits for the next run
+        report.status, report.error = "failed", f"cannot store it in the archive: {_why(e)}"
+        log.error("%s: %s", src.source, report.error)
+        progress.file_done(report)
+        return None
+    seen[src.sha256] = src.source
+    state = _FileState(src, report, heavy=heavy_pages(Path(src.path), src.kind))
     for page in range(1, src.page_count + 1):
         stored = load_stored_page(store, src.sha256, page)
         if stored is not None:
@@ -179,12 +191,27 @@ def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectSto
     err.path = cand.source
     try:
         sha, _ = sha256_of(cand.path)
-        reject(store, index, sha, cand.source, cand.path, err)  # quarantined, recorded, file record written
     except OSError:
         sha = hashlib.sha256(f"unreadable:{cand.source}".encode()).hexdigest()
-        index.fail_file(sha, source=cand.source, size=0, reason=err.reason, message=str(err))
-        log.error("%s", err)
+        _record_failure(index, sha, cand.source, 0, err)
+    else:
+        try:
+            reject(store, index, sha, cand.source, cand.path, err)  # quarantined, recorded, file record written
+        except OSError as e:  # disk full: the original stays where it is
+            log.error("%s: not kept in quarantine: %s", cand.source, _why(e))
+            _record_failure(index, sha, cand.source, 0, err)
+        except StorageError as e:
+            log.error("%s: the failure could not be recorded in the index: %s", cand.source, e)
     report.sha256, report.status, report.error = sha, "failed", str(err)
+
+
+def _record_failure(index: Index, sha: str, source: str, size: int, err: InputError) -> None:
+    """Record a rejected input in the index (when the index can be written at all) and log it once."""
+    log.error("%s", err)
+    try:
+        index.fail_file(sha, source=source, size=size, reason=err.reason, message=str(err))
+    except StorageError as e:
+        log.error("%s: the failure could not be recorded in the index: %s", source, e)
 
 
 def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
@@ -206,10 +233,19 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
     suspects: list[tuple[_FileState, PageTask]] = []
     crashes: dict[tuple[str, int], int] = {}
     max_in_flight = settings.jobs * 2
+    held: tuple[_FileState, PageTask] | None = None  # the next page, waiting for the pool to empty (heavy)
+
+    def heavy(item: tuple[_FileState, PageTask]) -> bool:
+        return item[0].is_heavy(item[1].page)
 
     def on_done(st: _FileState, outcome: PageOutcome) -> None:
         with job_context(st.src.sha256[:12]):
-            save_page(store, index, st.src.sha256, outcome)
+            try:
+                save_page(store, index, st.src.sha256, outcome)
+            except (OSError, StorageError) as e:  # not stored: the next run reads the page again
+                page = outcome.result.page
+                outcome = PageOutcome(failed_page(page, f"cannot store page {page} in the archive: {_why(e)}"), None)
+                log.error("%s: %s", st.src.source, outcome.result.error)
         st.results[outcome.result.page] = outcome.result
         st.pending.discard(outcome.result.page)
         summary.pages_processed += 1
@@ -229,8 +265,12 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
                             item = suspects.pop(0)
                             in_flight[pool.submit(process_page, item[1])] = item
                         break
-                    item = next(todo, None)
+                    item, held = held or next(todo, None), None
                     if item is None:
+                        break
+                    # A heavy page runs alone: two side by side could pass 1 GiB (ingest.heavy_pages).
+                    if in_flight and (heavy(item) or any(heavy(i) for i in in_flight.values())):
+                        held = item
                         break
                     in_flight[pool.submit(process_page, item[1])] = item
                 if not in_flight:
@@ -264,6 +304,14 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         log.warning("a worker process died; restarting the pool and retrying its pages")
 
 
+def _why(e: Exception) -> str:
+    """The reason of a storage failure in a clerk's words (an OSError by its message, not its errno)."""
+    if isinstance(e, OSError):
+        text = e.strerror or str(e)
+        return f"{text}: free some space and run again" if e.errno == errno.ENOSPC else text
+    return str(e)
+
+
 def _make_pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker)
@@ -275,12 +323,15 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
         try:
             outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
             write_file_record(index, store, st.src.sha256)  # what `digitize reindex` reads back
-        except DigitizeError as e:
-            rep.status, rep.error = "failed", str(e)
-            index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
-                              reason=e.reason, message=str(e))
-            write_file_record(index, store, st.src.sha256)
-            log.error("%s: %s", st.src.source, e)
+        except (DigitizeError, OSError) as e:
+            rep.status, rep.error = "failed", _why(e)
+            log.error("%s: %s", st.src.source, rep.error)
+            try:
+                index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
+                                  reason=getattr(e, "reason", "storage"), message=rep.error)
+                write_file_record(index, store, st.src.sha256)
+            except (StorageError, OSError) as again:  # the index itself cannot be written: the report says it
+                log.error("%s: %s", st.src.source, again)
             progress.file_done(rep)
             return
     rep.pages_done, rep.pages_failed, rep.pages_blank = outcome.pages_done, outcome.pages_failed, outcome.pages_blank

@@ -175,6 +175,7 @@ def load_pdf_page(path: Path, page: int, *, render_dpi: int, max_pixels: int) ->
     """Page ``page`` (1-based) as a viewer displays it (see the module's docstring)."""
     import pikepdf
 
+    from digitize.page.ingest import decode_budget
     from digitize.page.render import render_page
 
     try:
@@ -202,6 +203,9 @@ def load_pdf_page(path: Path, page: int, *, render_dpi: int, max_pixels: int) ->
             raise ImageTooLargeError(f"page {page} is {w_in:.0f}x{h_in:.0f} in, too large to render "
                                      f"within {max_pixels} px")
     gray = bool(layout.placed) and all(p.gray for p in layout.placed) and not layout.has_text
+    budget = decode_budget(gray)  # memory: a colour page is rendered within fewer pixels than a gray one
+    if w_in * h_in * res * res > budget:
+        res = math.sqrt(budget / max(w_in * h_in, 1e-9))
     log.debug("page %d rendered by poppler at %.0f ppi: %s", page, res, why)
     arr = render_page(path, page, resolution=res, gray=gray)
     return PdfPage(arr, res / layout.user_unit, True)
@@ -211,13 +215,16 @@ def _direct_image(pg, layout: PageLayout, page: int, *, max_pixels: int) -> PdfP
     """The page's one image, decoded by pikepdf and turned by ``/Rotate``; None when pikepdf cannot."""
     import pikepdf
 
-    from digitize.page.ingest import to_array
+    from digitize.page.ingest import draft_within, to_array
 
     pim = pikepdf.PdfImage(pg.obj["/Resources"]["/XObject"][layout.direct])
     if pim.width * pim.height > max_pixels:
         raise ImageTooLargeError(f"page {page} image is {pim.width}x{pim.height} px (limit {max_pixels} px)")
     try:
         im = pim.as_pil_image()
+        if not draft_within(im):  # a colour image too large to decode whole: poppler renders it coarser
+            im.close()
+            return None
     except Exception as e:  # noqa: BLE001 - any decoder failure (missing jbig2dec, odd encoding): poppler renders
         log.info("page %d: the image cannot be taken out as it is (%s: %s); rendering it",
                  page, e.__class__.__name__, str(e)[:120])

@@ -41,6 +41,8 @@ OSD_DPI = 150.0  # photos without resolution: assume the page is A4
 STRETCH_ABOVE = 255.0 - 200.0 / 1.01  # ink lighter than this (~57) is stretched (``_ink_gain`` above 1.01)
 INK_QUICK_MARGIN = 15.0  # a whole-factor copy lands within ~5 levels of the exact one (dev corpus: 0-5)
 INK_QUICK_MIN_PX = 2000  # ... given this many dark pixels to take a percentile of
+BGRA_MAX_PIXELS = 40_000_000  # larger colour pages are warped as BGR (see ``_warp``): memory before speed
+BAND_ROWS = 512  # colour planes of pages above BGRA_MAX_PIXELS are worked this many rows at a time
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,11 @@ def preprocess(image: np.ndarray, *, dpi: float, rules: bool = False, orientatio
             store = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR) if four else warped
         else:
             store = cv2.cvtColor(warped, cv2.COLOR_BGRA2GRAY if four else cv2.COLOR_BGR2GRAY)
+        del warped  # held by ``store`` when it is kept in colour, else freed before the cleaning
     else:
         ocr_src = store = warped
     ocr, sharp = clean_for_ocr(ocr_src, out_dpi)
+    del ocr_src
     _whiten(ocr, geo.holes, geo.matrix, scale / f)
     ocr_dpi = ocr_resolution(out_dpi, geo.letter_mm) if scale == 1.0 else out_dpi
     if ocr_dpi < out_dpi:
@@ -171,8 +175,15 @@ def dropout_gray(bgr: np.ndarray) -> np.ndarray:
     Per pixel: the brightest channel plus its chroma (max - min). Black toner has no chroma and stays
     dark, even where a seal lies over it; red or blue ink has a bright channel and strong chroma.
     """
-    mx, chroma = _max_and_chroma(bgr)
-    return cv2.add(mx, chroma, dst=mx)
+    h, w = bgr.shape[:2]
+    if h * w <= BGRA_MAX_PIXELS:
+        mx, chroma = _max_and_chroma(bgr)
+        return cv2.add(mx, chroma, dst=mx)
+    out = np.empty((h, w), np.uint8)  # a large page in bands: four full-size planes would be 4 bytes a pixel
+    for y0 in range(0, h, BAND_ROWS):
+        mx, chroma = _max_and_chroma(bgr[y0:y0 + BAND_ROWS])
+        cv2.add(mx, chroma, dst=out[y0:y0 + BAND_ROWS])
+    return out
 
 
 def has_colour(small_bgr: np.ndarray) -> bool:
@@ -232,7 +243,8 @@ def _warp(image: np.ndarray, geo: Geometry, f: float, scale: float) -> np.ndarra
     """One warp from the scan to the upright, deskewed, cropped (and rescaled) page.
 
     A colour scan may come back BGRA (alpha unused): OpenCV interpolates 4-channel pixels much faster
-    than 3-channel ones (linear; not cubic), with the same values.
+    than 3-channel ones (linear; not cubic), with the same values. Not above ``BGRA_MAX_PIXELS``: there
+    the two 4-channel copies would cost more memory than the time saved is worth.
     """
     # geo.matrix maps analysis-resolution scan coordinates to analysis-resolution output coordinates.
     s = scale / f
@@ -241,7 +253,7 @@ def _warp(image: np.ndarray, geo: Geometry, f: float, scale: float) -> np.ndarra
     to_out = np.diag([s, s, 1.0])
     m = to_out @ geo.matrix @ to_small
     interp = cv2.INTER_LINEAR if scale <= 1.01 else cv2.INTER_CUBIC
-    if image.ndim == 3 and interp == cv2.INTER_LINEAR:
+    if image.ndim == 3 and interp == cv2.INTER_LINEAR and image.shape[0] * image.shape[1] <= BGRA_MAX_PIXELS:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
     if geo.photo:
         return cv2.warpPerspective(image, m, size, flags=interp, borderMode=cv2.BORDER_REPLICATE)

@@ -73,6 +73,7 @@ def _process_page(task: PageTask) -> PageOutcome:
     loaded = load_page(Path(task.path), task.kind, task.page, render_dpi=task.render_dpi,
                        max_pixels=task.max_pixels)
     prepared = preprocess(loaded.image, dpi=loaded.dpi, orientation_check=False)
+    del loaded  # the decoded page (up to ~300 MB for a large colour page) is not needed during OCR
     h, w = prepared.ocr_image.shape[:2]
     base = PageResult(page=task.page, width=w, height=h, dpi=prepared.dpi, quality=prepared.quality)
     if prepared.quality.blank:

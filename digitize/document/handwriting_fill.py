@@ -29,6 +29,7 @@ NOT_READ_DATE = "issued_date: handwritten day not read"
 UNSURE_NUMBER = "number: handwritten digits uncertain"
 UNSURE_DATE = "issued_date: handwritten day uncertain"
 SURE = 0.9  # every digit at least this sure: the reading stands without a review reason
+PRINTED_CONF = 85  # Tesseract's confidence in a day token above which it is print, not pen
 
 
 def _row_words(words: Sequence[Word], anchor: Word) -> list[Word]:
@@ -145,6 +146,8 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
     sym = slot.printed or ("/" + found.value.split("/", 1)[1] if found.value and "/" in found.value else "")
     if reading is not None and found.value and reading.digits == typed:
         return replace(found, conf=max(found.conf, reading.conf))
+    if reading is not None and typed and len(reading.digits) < len(typed):
+        return replace(found, conf=min(found.conf, 0.5), reason=UNSURE_NUMBER)  # fewer glyphs than Tesseract read
     if reading is not None and sym and (reading.conf >= SURE or len(reading.digits) != len(typed)):
         sure = reading.conf >= SURE and not (typed and len(typed) == len(reading.digits))
         reason = None if sure else UNSURE_NUMBER
@@ -200,11 +203,15 @@ def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
     month_txt = "".join(w.text for w in month_words)
     month = int(month_txt) if re.fullmatch(r"\d{1,2}", month_txt) else None
     month_conf = min((w.conf for w in month_words), default=0) / 100
-    day_words = words[ngay[0] + 1 : thang[0]]
+    day_words = list(words[ngay[0] + 1 : thang[0]])
+    glued = re.match(r"^(\d{1,2})th", words[thang[0]].text)
+    if glued and not day_words:  # "26tháng": the day glued to the label
+        day_words = [replace(words[thang[0]], text=glued.group(1))]
+    printed = len(day_words) == 1 and re.fullmatch(r"\d{1,2}", day_words[0].text) and day_words[0].conf >= PRINTED_CONF
     return {"day": (int(ngay[1] + 0.1 * h), top, thang[1], bottom),
             "month": (int(thang[2] + 0.1 * h), top, nam[1], bottom), "h": h, "year": int(m.group()),
             "month_typed": month if month and 1 <= month <= 12 and month_conf >= 0.6 else None,
-            "day_typed": "".join(w.text for w in day_words)}
+            "day_typed": "".join(w.text for w in day_words), "day_printed": day_words[0].text if printed else None}
 
 
 def _date_rows(header_lines: Sequence[Any], page_words: Sequence[Word], left: float) -> list[list[Word]]:
@@ -228,8 +235,11 @@ def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Seque
         if info is None:
             continue
         year, h = info["year"], info["h"]
+        if info["day_printed"] and found.value and found.value.endswith(f"-{int(info['day_printed']):02d}"):
+            return found  # the day is printed (Tesseract reads it surely): no pen to read
         month = info["month_typed"]
-        if month is None:
+        month_read = month is None
+        if month_read:  # the month's print was not read: it is read from the ink, and the date is flagged
             ink = slots.read_slot(image, info["month"], scale=scale, line_h=h).reading
             month = int(ink.digits) if ink is not None and 1 <= int(ink.digits) <= 12 else None
         day_ink = slots.read_slot(image, info["day"], scale=scale, line_h=h)
@@ -241,12 +251,11 @@ def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Seque
             if value == found.value:
                 return replace(found, conf=max(found.conf, r.conf))
             typed = re.sub(r"\D", "", info["day_typed"])
-            if r.conf < SURE or (typed and typed.lstrip("0") != r.digits.lstrip("0")):
+            if r.conf < SURE or month_read or (typed and typed.lstrip("0") != r.digits.lstrip("0")):
                 # unsure, or Tesseract read another day there: a clerk decides
                 return replace(found, value=value, conf=min(r.conf, 0.5), reason=UNSURE_DATE)
             return replace(found, value=value, conf=r.conf, reason=None)
-        typed = re.sub(r"\D", "", info["day_typed"])
-        if found.value and typed and day_ink.guess == typed and found.value.endswith(f"-{int(typed):02d}"):
+        if found.value and day_ink.guess.isdigit() and found.value.endswith(f"-{int(day_ink.guess):02d}"):
             return found  # the pen reader, unsure, still agrees with Tesseract's day
         return replace(found, value=None, conf=0.0, reason=NOT_READ_DATE)
     return found

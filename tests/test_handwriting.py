@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import pytest
 
 from digitize.document import handwriting as hw
+from digitize.document import handwriting_fill as fill
 from digitize.document import handwriting_slots as slots
 from digitize.document.extract import extract_metadata
-from digitize.models import PageResult
+from digitize.models import PageResult, Word
 from digitize.page.tesseract.ocr import ocr_page
 from tests.gen.handwriting import BLACK, BLUE, filled_decision, pen_digits
 
@@ -127,3 +129,27 @@ def test_unreadable_pen_number_keeps_the_printed_part_and_says_why():
     assert md.number.value is None or md.number.value.startswith("/Q")  # the printed part, never a guess
     assert md.number.reason and "handwritten digits not read" in md.number.reason
     assert any("number" in r for r in reasons)
+
+
+def _date_row(month: str) -> list[Word]:
+    """Word boxes of "Hà Nội, ngày ____ tháng <month> năm 2025" on one row (page pixels)."""
+    spec = [("Hà", 20, 60), ("Nội,", 90, 80), ("ngày", 190, 90), ("tháng", 420, 100), (month, 540, 30),
+            ("năm", 590, 80), ("2025", 690, 90)]
+    return [Word(text=t, left=x, top=40, width=w, height=H, conf=95) for t, x, w in spec]
+
+
+@dataclass(frozen=True)
+class _Found:
+    value: str | None
+    conf: float = 0.0
+    reason: str | None = None
+
+
+@pytest.mark.parametrize(("day", "month", "expect"), [("17", "4", "2025-04-17"), ("31", "4", None)])
+def test_day_read_by_pen_must_exist_in_the_printed_month(day, month, expect):
+    img = cv2.cvtColor(np.full((140, 820), 245, np.uint8), cv2.COLOR_GRAY2BGR)
+    pen_digits(img, day, 300, 40 + H, int(H * 1.2), ink=BLUE, seed=5)
+    found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [_date_row(month)])
+    assert found.value == expect
+    if expect is None:
+        assert found.reason == fill.NOT_READ_DATE  # 31 April does not exist: not read, and said so

@@ -257,6 +257,11 @@ def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Seque
             return replace(found, value=value, conf=r.conf, reason=None)
         if found.value and day_ink.guess.isdigit() and found.value.endswith(f"-{int(day_ink.guess):02d}"):
             return found  # the pen reader, unsure, still agrees with Tesseract's day
+        g = day_ink.guess
+        if (g.isdigit() and len(g) <= 2 and day_ink.guess_conf >= 0.5 and month is not None
+                and slots.valid_day(int(g), month, year)):
+            # more likely than not, and a day of the printed month: proposed to the clerk, flagged
+            return replace(found, value=dt.date(year, month, int(g)).isoformat(), conf=0.5, reason=UNSURE_DATE)
         return replace(found, value=None, conf=0.0, reason=NOT_READ_DATE)
     return found
 

@@ -55,6 +55,10 @@ def _label_word(line_words: Sequence[Word]) -> tuple[Word, int] | None:
         if m and not ("ở" in w.text.lower() and ":" not in w.text):
             rest = len(f) - m.end()
             end = w.left + w.width if rest <= 0 else w.left + round(w.width * m.end() / max(len(f), 1))
+            others = [o.height for o in line_words if o is not w]
+            ref = min(w.height, float(np.median(others))) if others else w.height
+            if rest <= 0 and w.width > 2.2 * ref:  # the label's box took in the pen's digits
+                end = w.left + round(1.5 * ref)
             return w, end
     return None
 

@@ -153,3 +153,21 @@ def test_day_read_by_pen_must_exist_in_the_printed_month(day, month, expect):
     assert found.value == expect
     if expect is None:
         assert found.reason == fill.NOT_READ_DATE  # 31 April does not exist: not read, and said so
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("number", "date", "noisy"), [("1530/QĐ-UBND", dt.date(2023, 11, 28), False),
+                                                       ("07/QĐ-UBND", dt.date(2022, 1, 3), True)])
+def test_typed_number_and_date_are_left_as_tesseract_read_them(number, date, noisy):
+    from tests.gen import pages as P
+    from tests.gen.documents import DocSpec, render
+
+    gray = np.asarray(render(DocSpec(number=number, date=date), dpi=300).pages[0])
+    if noisy:
+        gray = P.gaussian_noise(P.blur(gray, 1.2), 8, seed=1)
+    out = ocr_page(gray, dpi=300)
+    h, w = gray.shape
+    page = PageResult(page=1, width=w, height=h, dpi=300, words=tuple(out.words), text=out.text, mean_conf=80)
+    md, _ = extract_metadata([page], reocr=_Reocr(gray), today=dt.date(2025, 12, 31))
+    assert md.number.value == number and not (md.number.reason or "").count("handwritten")
+    assert md.issued_date.value == date.isoformat() and md.issued_date.reason is None

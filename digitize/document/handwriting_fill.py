@@ -30,6 +30,7 @@ UNSURE_NUMBER = "number: handwritten digits uncertain"
 UNSURE_DATE = "issued_date: handwritten day uncertain"
 SURE = 0.9  # every digit at least this sure: the reading stands without a review reason
 PRINTED_CONF = 85  # Tesseract's confidence in a day token above which it is print, not pen
+PRINTED_NUMBER_CONF = 90  # the same for the number's digits (pen digits read by Tesseract reach 89)
 
 
 def _row_words(words: Sequence[Word], anchor: Word) -> list[Word]:
@@ -72,6 +73,7 @@ class NumberSlot:
     printed: str  # "/QĐ-UBND" ("" when the symbol was not read)
     line_h: float
     open_end: bool  # the box runs on into the printed symbol (its start is not known)
+    typed_conf: float = 0.0  # Tesseract's least confidence (0-100) in the words that gave ``typed``
 
 
 def slash_x(image: np.ndarray, scale: float, word: Word) -> int | None:
@@ -115,24 +117,29 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
         again = [w for w in more_words((int(start), top, int(col_right), bottom)) if w.left > start]
         symbol = next((w for w in sorted(again, key=lambda w: w.left) if "/" in w.text), None)
     typed, open_end = "", False
+    sources: list[Word] = []
     if symbol is not None:
         head, _, tail = symbol.text.partition("/")
         printed = "/" + tail
         if head.strip():  # digits glued before "/": the printed part starts at the slash
             x = find_slash(symbol) if find_slash is not None else None
             end, typed, open_end = (symbol.left + symbol.width, head, True) if x is None else (x, head, False)
+            sources.append(symbol)
         else:
             end = symbol.left
         typed = "".join(w.text for w in after if w.left < symbol.left) + typed
+        sources += [w for w in after if w.left < symbol.left]
     else:  # only the label was read: the slot runs on to the column's end
         printed, open_end = "", True
         end = int(min(col_right, label.left + 12 * h))
     if start < label.left + label.width:  # glued label ("Số:465"): its digits are Tesseract's reading
         typed = re.sub(r"^\W{0,2}\w{1,2}\s*[:;.,]?", "", label.text) + typed
+        sources.append(label)
     box = (int(start + 0.1 * h), top, int(end), bottom)
     if box[2] - box[0] <= 0.4 * h:
         return None
-    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end)
+    conf = min((w.conf for w in sources), default=0.0)
+    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end, conf)
 
 
 def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_words: Sequence[Word],
@@ -143,6 +150,9 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
     slot = number_slot(found.line.words, page_words, col_right, more_words, lambda w: slash_x(image, scale, w))
     if slot is None:
         return found
+    if (slot.typed and slot.typed_conf >= PRINTED_NUMBER_CONF and found.value
+            and re.sub(r"\D", "", found.value.split("/")[0]) == slot.typed):
+        return found  # the digits are print Tesseract is sure of: no pen to read
     ink = slots.read_slot(image, slot.box, scale=scale, line_h=slot.line_h, open_end=slot.open_end)
     if ink.glyphs == 0:
         return found

@@ -34,7 +34,8 @@ TRAIN_FONTS = (
     "annie-use-your-telescope", "architects-daughter", "caveat", "caveat-brush", "cedarville-cursive",
     "covered-by-your-grace", "gaegu", "gloria-hallelujah", "handlee", "homemade-apple", "indie-flower",
     "itim", "nanum-brush-script", "nanum-pen-script", "neucha", "patrick-hand", "rock-salt", "schoolbell",
-    "sriracha", "sue-ellen-francisco", "swanky-and-moo-moo",
+    "sriracha", "sue-ellen-francisco", "swanky-and-moo-moo", "the-girl-next-door", "zen-kurenaido", "yomogi",
+    "edu-sa-beginner", "just-another-hand", "nothing-you-could-do", "pangolin", "mali", "playpen-sans",
 )
 HELD_OUT = ("kalam", "gochi-hand", "shadows-into-light", "reenie-beanie")
 PRINTED = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",

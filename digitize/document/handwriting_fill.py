@@ -39,6 +39,11 @@ def _row_words(words: Sequence[Word], anchor: Word) -> list[Word]:
     return sorted((w for w in words if abs(w.top + w.height / 2 - cy) < 0.6 * h), key=lambda w: w.left)
 
 
+def _core(row: Sequence[Word]) -> tuple[int, int]:
+    """Top and bottom of the printed words of a row (medians: a word swollen by pen ink does not count)."""
+    return int(np.median([w.top for w in row])), int(np.median([w.top + w.height for w in row]))
+
+
 def _band(row: Sequence[Word], h: float) -> tuple[int, int]:
     top = min(w.top for w in row)
     bottom = max(w.top + w.height for w in row)
@@ -74,6 +79,7 @@ class NumberSlot:
     line_h: float
     open_end: bool  # the box runs on into the printed symbol (its start is not known)
     typed_conf: float = 0.0  # Tesseract's least confidence (0-100) in the words that gave ``typed``
+    core: tuple[int, int] = (0, 0)  # top and bottom of the printed row
 
 
 def slash_x(image: np.ndarray, scale: float, word: Word) -> int | None:
@@ -139,7 +145,7 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
     if box[2] - box[0] <= 0.4 * h:
         return None
     conf = min((w.conf for w in sources), default=0.0)
-    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end, conf)
+    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end, conf, _core(row or [label]))
 
 
 def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_words: Sequence[Word],
@@ -153,7 +159,7 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
     if (slot.typed and slot.typed_conf >= PRINTED_NUMBER_CONF and found.value
             and re.sub(r"\D", "", found.value.split("/")[0]) == slot.typed):
         return found  # the digits are print Tesseract is sure of: no pen to read
-    ink = slots.read_slot(image, slot.box, scale=scale, line_h=slot.line_h, open_end=slot.open_end)
+    ink = slots.read_slot(image, slot.box, scale=scale, line_h=slot.line_h, open_end=slot.open_end, core=slot.core)
     if ink.glyphs == 0:
         return found
     typed, reading = slot.typed, ink.reading
@@ -174,6 +180,8 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
             # the two disagree; the pen reader's more-likely-than-not digits go to the clerk, flagged
             return replace(found, value=ink.guess + _normal(sym), conf=0.5, reason=UNSURE_NUMBER)
         return replace(found, conf=min(found.conf, 0.5), reason=UNSURE_NUMBER)
+    if found.value and typed and ink.glyphs < len(typed):
+        return replace(found, conf=min(found.conf, 0.5), reason=UNSURE_NUMBER)  # print run together: no digit lost
     return replace(found, value=_normal(sym) or None, conf=0.0, reason=NOT_READ_NUMBER)
 
 

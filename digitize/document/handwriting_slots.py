@@ -137,10 +137,12 @@ def _read_component(mask: np.ndarray, line_h: float, model: hw.Model, depth: int
 
 
 def read_slot(image: np.ndarray, box: Box, *, scale: float, line_h: float, model: hw.Model | None = None,
-              open_end: bool = False) -> SlotInk:
+              open_end: bool = False, core: tuple[int, int] | None = None) -> SlotInk:
     """Read the pen digits in ``box`` (page-result pixels; ``scale`` maps them to image pixels).
     ``line_h`` is the printed text height on the line (page-result pixels). With ``open_end`` the box
-    may run on into the printed symbol: the digits end at the first glyph that is not a digit."""
+    may run on into the printed symbol: the digits end at the first glyph that is not a digit. With
+    ``core`` (top, bottom of the printed row, page pixels) ink centred outside the row (a line above or
+    below reaching into the box) is left out."""
     model = model or hw.load_model()
     left, top, right, bottom = (round(v * scale) for v in box)
     ih, iw = image.shape[:2]
@@ -149,6 +151,9 @@ def read_slot(image: np.ndarray, box: Box, *, scale: float, line_h: float, model
         return SlotInk(0, False, None)
     mask, coloured = ink_mask(image[top:bottom, left:right])
     comps = _components(mask, line_h * scale)
+    if core is not None:
+        lo, hi = core[0] * scale - top, core[1] * scale - top
+        comps = [c for c in comps if lo <= (c[1] + c[3]) / 2 <= hi]
     if not comps:
         return SlotInk(0, coloured, None)
     digits: list[tuple[int, float]] = []

@@ -1118,6 +1118,10 @@ def extract_metadata(
             doc_type = guess
             doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")
     date_f, place_f = find_date_place(sk, pages_lines)
+    if getattr(reocr, "image_of", None) is not None:  # the number and the day filled in by pen
+        from digitize.document import handwriting_fill
+
+        number_f, date_f = handwriting_fill.recheck(number_f, date_f, reocr, usable[0], sk)
     issuer_f = check_issuer_locality(find_issuer(sk, number_f.line, pages_lines))
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:

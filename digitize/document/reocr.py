@@ -106,4 +106,17 @@ def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *,
             log.warning("page %d: second reading of the signature block failed: %s", page, e)
             return ()
 
+    def image_of(page: int) -> tuple[np.ndarray, float] | None:
+        """The stored image of a page and its pixels per page-result pixel (None when it cannot be read)."""
+        result = by_page.get(page)
+        if result is None or not result.width:
+            return None
+        try:
+            image = page_image(load_pdf(page))
+        except (OcrError, TypeError, ValueError) as e:  # the page keeps its first reading
+            log.warning("page %d: stored image not readable for the handwriting reader: %s", page, e)
+            return None
+        return image, image.shape[1] / result.width
+
+    reocr.image_of = image_of  # type: ignore[attr-defined]
     return reocr

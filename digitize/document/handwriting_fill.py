@@ -1,0 +1,312 @@
+"""Second look at the number and the issue date where they were filled in by pen.
+
+Works on the fields :mod:`digitize.document.extract` found (duck-typed: ``value``, ``conf``, ``reason``,
+``line`` with ``words``) and the first page's words and image. The number slot lies between the
+"Số:" label and the printed "/SYMBOL"; the date slots between "ngày" and "tháng" and between "tháng"
+and "năm". A slot holding pen ink that cannot be read surely makes the field keep only its printed
+part, with a field-level reason, so no number or date goes out with a digit lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from digitize.document import handwriting_slots as slots
+from digitize.models import Word
+from digitize.text.vntext import fold
+
+log = logging.getLogger(__name__)
+
+NOT_READ_NUMBER = "number: handwritten digits not read"
+NOT_READ_DATE = "issued_date: handwritten day not read"
+UNSURE_NUMBER = "number: handwritten digits uncertain"
+UNSURE_DATE = "issued_date: handwritten day uncertain"
+SURE = 0.9  # every digit at least this sure: the reading stands without a review reason
+PRINTED_CONF = 85  # Tesseract's confidence in a day token above which it is print, not pen
+PRINTED_NUMBER_CONF = 90  # the same for the number's digits (pen digits read by Tesseract reach 89)
+
+
+def _row_words(words: Sequence[Word], anchor: Word) -> list[Word]:
+    """Words on the same printed row as ``anchor`` (centre within half its height), left to right."""
+    cy, h = anchor.top + anchor.height / 2, max(anchor.height, 1)
+    return sorted((w for w in words if abs(w.top + w.height / 2 - cy) < 0.6 * h), key=lambda w: w.left)
+
+
+def _core(row: Sequence[Word]) -> tuple[int, int]:
+    """Top and bottom of the printed words of a row (medians: a word swollen by pen ink does not count)."""
+    return int(np.median([w.top for w in row])), int(np.median([w.top + w.height for w in row]))
+
+
+def _band(row: Sequence[Word], h: float) -> tuple[int, int]:
+    top = min(w.top for w in row)
+    bottom = max(w.top + w.height for w in row)
+    return int(top - 0.7 * h), int(bottom + 0.5 * h)
+
+
+def _label_word(line_words: Sequence[Word]) -> tuple[Word, int] | None:
+    """The "Số:" word and where its label ends (x): a glued "Số:465" ends after the colon's share."""
+    words = [w for w in line_words if re.search(r"[^\W\d_]{2,}", w.text)]
+    if len(words) > 2 and not any("/" in w.text for w in line_words):
+        return None  # a heading ("SỞ NỘI VỤ"), not a number line
+    for w in line_words[:2]:
+        f = fold(w.text)
+        m = re.match(r"^\W{0,2}s\s?[oe06]\s*[:;.,]?", f)
+        if m and not ("ở" in w.text.lower() and ":" not in w.text):
+            rest = len(f) - m.end()
+            end = w.left + w.width if rest <= 0 else w.left + round(w.width * m.end() / max(len(f), 1))
+            others = [o.height for o in line_words if o is not w]
+            ref = min(w.height, float(np.median(others))) if others else w.height
+            if rest <= 0 and w.width > 2.2 * ref:  # the label's box took in the pen's digits
+                end = w.left + round(1.5 * ref)
+            return w, end
+    return None
+
+
+@dataclass(frozen=True)
+class NumberSlot:
+    """Where the pen digits of a "Số:" line are, what Tesseract read there, and the printed "/SYMBOL"."""
+
+    box: slots.Box
+    typed: str  # digits Tesseract read in the slot
+    printed: str  # "/QĐ-UBND" ("" when the symbol was not read)
+    line_h: float
+    open_end: bool  # the box runs on into the printed symbol (its start is not known)
+    typed_conf: float = 0.0  # Tesseract's least confidence (0-100) in the words that gave ``typed``
+    core: tuple[int, int] = (0, 0)  # top and bottom of the printed row
+
+
+def slash_x(image: np.ndarray, scale: float, word: Word) -> int | None:
+    """x (page pixels) where the first "/" of a word glued to its digits ("4/QĐ-UBND") starts, from
+    Tesseract's character boxes of the word's crop; None when no slash is found."""
+    import pytesseract
+
+    pad = max(2, word.height // 4)
+    left, top = max(0, round((word.left - pad) * scale)), max(0, round((word.top - pad) * scale))
+    right, bottom = round((word.left + word.width + pad) * scale), round((word.top + word.height + pad) * scale)
+    crop = image[top:bottom, left:right]
+    if crop.size == 0:
+        return None
+    try:
+        boxes = pytesseract.image_to_boxes(crop, lang="vie", config="--psm 7", timeout=20)
+    except (pytesseract.TesseractError, RuntimeError) as e:
+        log.warning("character boxes of the number not read: %s", e)
+        return None
+    for row in boxes.splitlines():
+        parts = row.split(" ")
+        if len(parts) >= 5 and parts[0] == "/":
+            return round((left + int(parts[1])) / scale)
+    return None
+
+
+def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_right: float,
+                more_words: Callable[[slots.Box], Sequence[Word]] | None = None,
+                find_slash: Callable[[Word], int | None] | None = None) -> NumberSlot | None:
+    """The pen slot of a "Số:" line. ``more_words(box)``, when given, reads the row again where the
+    symbol was not read; ``find_slash(word)`` finds where the printed part of a glued word starts."""
+    found = _label_word(line_words)
+    if found is None:
+        return None
+    label, start = found
+    h = float(label.height)
+    row = [w for w in _row_words(page_words, label) if w.left >= label.left and w.left < col_right]
+    top, bottom = _band(row or [label], h)
+    after = [w for w in row if w is not label]
+    symbol = next((w for w in after if "/" in w.text), None)
+    if symbol is None and more_words is not None:
+        again = [w for w in more_words((int(start), top, int(col_right), bottom)) if w.left > start]
+        symbol = next((w for w in sorted(again, key=lambda w: w.left) if "/" in w.text), None)
+    typed, open_end = "", False
+    sources: list[Word] = []
+    if symbol is not None:
+        head, _, tail = symbol.text.partition("/")
+        printed = "/" + tail
+        if head.strip():  # digits glued before "/": the printed part starts at the slash
+            x = find_slash(symbol) if find_slash is not None else None
+            end, typed, open_end = (symbol.left + symbol.width, head, True) if x is None else (x, head, False)
+            sources.append(symbol)
+        else:
+            end = symbol.left
+        typed = "".join(w.text for w in after if w.left < symbol.left) + typed
+        sources += [w for w in after if w.left < symbol.left]
+    else:  # only the label was read: the slot runs on to the column's end
+        printed, open_end = "", True
+        end = int(min(col_right, label.left + 12 * h))
+    if start < label.left + label.width:  # glued label ("Số:465"): its digits are Tesseract's reading
+        typed = re.sub(r"^\W{0,2}\w{1,2}\s*[:;.,]?", "", label.text) + typed
+        sources.append(label)
+    box = (int(start + 0.1 * h), top, int(end), bottom)
+    if box[2] - box[0] <= 0.4 * h:
+        return None
+    conf = min((w.conf for w in sources), default=0.0)
+    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end, conf, _core(row or [label]))
+
+
+def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_words: Sequence[Word],
+                   col_right: float, more_words: Callable[[slots.Box], Sequence[Word]] | None = None) -> Any:
+    """The number field after reading its pen-filled slot (``found`` unchanged when there is no slot)."""
+    if image is None or found.line is None or found.line.page != 0:
+        return found
+    slot = number_slot(found.line.words, page_words, col_right, more_words, lambda w: slash_x(image, scale, w))
+    if slot is None:
+        return found
+    if (slot.typed and slot.typed_conf >= PRINTED_NUMBER_CONF and found.value
+            and re.sub(r"\D", "", found.value.split("/")[0]) == slot.typed):
+        return found  # the digits are print Tesseract is sure of: no pen to read
+    ink = slots.read_slot(image, slot.box, scale=scale, line_h=slot.line_h, open_end=slot.open_end, core=slot.core)
+    if ink.glyphs == 0:
+        return found
+    typed, reading = slot.typed, ink.reading
+    sym = slot.printed or ("/" + found.value.split("/", 1)[1] if found.value and "/" in found.value else "")
+    if reading is not None and found.value and reading.digits == typed:
+        return replace(found, conf=max(found.conf, reading.conf))
+    if reading is not None and typed and len(reading.digits) < len(typed):
+        return replace(found, conf=min(found.conf, 0.5), reason=UNSURE_NUMBER)  # fewer glyphs than Tesseract read
+    if reading is not None and sym and (reading.conf >= SURE or len(reading.digits) != len(typed)):
+        sure = reading.conf >= SURE and not (typed and len(typed) == len(reading.digits))
+        reason = None if sure else UNSURE_NUMBER
+        log.debug("number slot read %s (typed %r)", reading.digits, typed)
+        return replace(found, value=reading.digits + _normal(sym), conf=reading.conf, reason=reason)
+    if found.value and typed and len(typed) == ink.glyphs:
+        if reading is None and ink.guess == typed:
+            return found  # the pen reader, unsure, still agrees with Tesseract's reading: it stands
+        if reading is None and "?" not in ink.guess and ink.guess_conf >= 0.5 and sym:
+            # the two disagree; the pen reader's more-likely-than-not digits go to the clerk, flagged
+            return replace(found, value=ink.guess + _normal(sym), conf=0.5, reason=UNSURE_NUMBER)
+        return replace(found, conf=min(found.conf, 0.5), reason=UNSURE_NUMBER)
+    if found.value and typed and ink.glyphs < len(typed):
+        return replace(found, conf=min(found.conf, 0.5), reason=UNSURE_NUMBER)  # print run together: no digit lost
+    return replace(found, value=_normal(sym) or None, conf=0.0, reason=NOT_READ_NUMBER)
+
+
+def _normal(printed: str) -> str:
+    """The printed "/SYMBOL" spelt as the number parser spells it ("/QĐÐ-UBND" -> "/QĐ-UBND")."""
+    from digitize.document.validate import parse_number
+
+    parsed = parse_number("1" + printed) if printed else None
+    return parsed.text[1:] if parsed is not None and parsed.text.startswith("1/") else printed
+
+
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def _cut_at(w: Word, folded: str, i: int) -> int:
+    """x where character ``i`` of a word starts (by the share of characters: glued words)."""
+    return w.left + round(w.width * i / max(len(folded), 1))
+
+
+def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
+    """Boxes of the day and month slots on a "…, ngày … tháng … năm yyyy" row, the printed month and year.
+    Words glued to the labels ("ngày30", "2¿tháng") are cut by their share of characters."""
+    ngay = thang = nam = None
+    for i, w in enumerate(words):
+        f = fold(w.text)
+        if ngay is None and re.match(r"^nga", f):
+            ngay = (i, _cut_at(w, f, 4) if len(f) > 5 else w.left + w.width)
+        elif ngay is not None and thang is None and (k := f.find("thang")) >= 0:
+            thang = (i, _cut_at(w, f, k), _cut_at(w, f, k + 5) if len(f) > k + 6 else w.left + w.width)
+        elif thang is not None and nam is None and re.match(r"^n[aă]m\W*$", f):
+            nam = (i, w.left, w.left + w.width)
+    if ngay is None or thang is None or nam is None:
+        return None
+    rest = "".join(w.text for w in words[nam[0] + 1 : nam[0] + 2])
+    m = _YEAR.search(rest)
+    if m is None:
+        return None
+    h = float(np.median([w.height for w in (words[ngay[0]], words[thang[0]], words[nam[0]])]))
+    top, bottom = _band(words, h)
+    month_words = words[thang[0] + 1 : nam[0]]
+    month_txt = "".join(w.text for w in month_words)
+    month = int(month_txt) if re.fullmatch(r"\d{1,2}", month_txt) else None
+    month_conf = min((w.conf for w in month_words), default=0) / 100
+    day_words = list(words[ngay[0] + 1 : thang[0]])
+    glued = re.match(r"^(\d{1,2})th", words[thang[0]].text)
+    if glued and not day_words:  # "26tháng": the day glued to the label
+        day_words = [replace(words[thang[0]], text=glued.group(1))]
+    printed = len(day_words) == 1 and re.fullmatch(r"\d{1,2}", day_words[0].text) and day_words[0].conf >= PRINTED_CONF
+    return {"day": (int(ngay[1] + 0.1 * h), top, thang[1], bottom),
+            "month": (int(thang[2] + 0.1 * h), top, nam[1], bottom), "h": h, "year": int(m.group()),
+            "month_typed": month if month and 1 <= month <= 12 and month_conf >= 0.6 else None,
+            "day_typed": "".join(w.text for w in day_words), "day_printed": day_words[0].text if printed else None}
+
+
+def _date_rows(header_lines: Sequence[Any], page_words: Sequence[Word], left: float) -> list[list[Word]]:
+    """The header's rows holding "ngày" (the whole row: a wide blank can cut it into two line segments)."""
+    rows = []
+    for ln in header_lines:
+        if ln.page != 0:
+            continue
+        anchor = next((w for w in ln.words if re.match(r"^nga", fold(w.text))), None)
+        if anchor is not None:
+            rows.append([w for w in _row_words(page_words, anchor) if w.left >= left])
+    return rows
+
+
+def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Sequence[Sequence[Word]]) -> Any:
+    """The issue date after reading the pen-filled day (and month) of the header's date row."""
+    if image is None:
+        return found
+    for row in rows:
+        info = date_slots(row)
+        if info is None:
+            continue
+        year, h = info["year"], info["h"]
+        if info["day_printed"] and found.value and found.value.endswith(f"-{int(info['day_printed']):02d}"):
+            return found  # the day is printed (Tesseract reads it surely): no pen to read
+        month = info["month_typed"]
+        month_read = month is None
+        if month_read:  # the month's print was not read: it is read from the ink, and the date is flagged
+            ink = slots.read_slot(image, info["month"], scale=scale, line_h=h).reading
+            month = int(ink.digits) if ink is not None and 1 <= int(ink.digits) <= 12 else None
+        day_ink = slots.read_slot(image, info["day"], scale=scale, line_h=h)
+        if day_ink.glyphs == 0:
+            return found
+        r = day_ink.reading
+        if r is not None and month is not None and slots.valid_day(int(r.digits), month, year) and len(r.digits) <= 2:
+            value = dt.date(year, month, int(r.digits)).isoformat()
+            if value == found.value:
+                return replace(found, conf=max(found.conf, r.conf))
+            typed = re.sub(r"\D", "", info["day_typed"])
+            if r.conf < SURE or month_read or (typed and typed.lstrip("0") != r.digits.lstrip("0")):
+                # unsure, or Tesseract read another day there: a clerk decides
+                return replace(found, value=value, conf=min(r.conf, 0.5), reason=UNSURE_DATE)
+            return replace(found, value=value, conf=r.conf, reason=None)
+        if found.value and day_ink.guess.isdigit() and found.value.endswith(f"-{int(day_ink.guess):02d}"):
+            return found  # the pen reader, unsure, still agrees with Tesseract's day
+        g = day_ink.guess
+        if (g.isdigit() and len(g) <= 2 and day_ink.guess_conf >= 0.5 and month is not None
+                and slots.valid_day(int(g), month, year)):
+            # more likely than not, and a day of the printed month: proposed to the clerk, flagged
+            return replace(found, value=dt.date(year, month, int(g)).isoformat(), conf=0.5, reason=UNSURE_DATE)
+        return replace(found, value=None, conf=0.0, reason=NOT_READ_DATE)
+    return found
+
+
+def recheck(number: Any, date: Any, reocr: Any, page: Any, sk: Any) -> tuple[Any, Any]:
+    """Number and issue date after a look at their pen-filled slots on the first page.
+
+    ``reocr``: the extraction's second-look callback, with ``image_of(page)`` giving the stored page
+    image and its pixels per page-result pixel; ``page``: the first PageResult; ``sk``: its skeleton.
+    A number not found because only its "Số:" label was read is looked for on the label's line."""
+    image_scale = reocr.image_of(page.page)
+    if image_scale is None:
+        return number, date
+    image, scale = image_scale
+    if number.line is None:
+        label_line = next((ln for ln in sk.lines if ln.cx < sk.col_split and ln.top < sk.header_bottom
+                           and _label_word(ln.words) is not None), None)
+        if label_line is not None:
+            number = replace(number, line=label_line)
+    more = (lambda box: reocr(page.page, box))  # noqa: E731
+    number = recheck_number(number, image, scale, page.words, sk.col_split, more)
+    width = sk.width or page.width
+    header = [ln for ln in sk.lines if ln.top < sk.header_bottom + 2 * ln.height
+              and ln.left >= sk.col_split - 0.05 * width]
+    rows = _date_rows(header, page.words, sk.col_split - 0.05 * width)
+    return number, recheck_date(date, image, scale, rows)

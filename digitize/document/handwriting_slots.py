@@ -1,0 +1,180 @@
+"""Read the digits written by pen into the printed slots "Số:   /QĐ-UBND" and "ngày   tháng   năm 2025".
+
+Given the page image and a slot box (page-result pixels, with the scale from those to image pixels),
+the ink in the slot is separated from the paper (the coloured ink alone when the pen was blue),
+cut into glyphs (connected components; a component too wide for one digit is split where the
+classifier is surest), and each glyph is read by :mod:`digitize.document.handwriting`. A slot whose
+ink cannot all be read surely gives None, never a guess with a digit left out.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitize.document import handwriting as hw
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Digits read in a slot, with the classifier's confidence in each."""
+
+    digits: str
+    confs: tuple[float, ...]
+
+    @property
+    def conf(self) -> float:
+        return min(self.confs) if self.confs else 0.0
+
+
+@dataclass(frozen=True)
+class SlotInk:
+    """What a slot holds: nothing, or ink glyphs (and a reading when every glyph was read surely)."""
+
+    glyphs: int
+    coloured: bool
+    reading: Reading | None
+    guess: str = ""  # the likeliest digit of each glyph however unsure ("?" for no digit): to check another reading
+    guess_conf: float = 0.0  # the least sure digit of the guess
+
+
+def ink_mask(crop: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(mask of pen ink, whether it is coloured). Blue/violet ink is taken alone when there is enough of it;
+    otherwise every dark pixel (Otsu's cut, never lighter than mid-gray) is ink."""
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    if crop.ndim == 3:
+        b, g, r = (crop[..., i].astype(np.int16) for i in range(3))
+        blue = (b - r > 35) & (b - g > 5) & (gray < 215)
+        if np.count_nonzero(blue) > 0.004 * blue.size:
+            blue = cv2.morphologyEx(blue.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8)) > 0
+            return blue, True
+    cut, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return gray <= min(cut, 150), False
+
+
+def _components(mask: np.ndarray, line_h: float) -> list[tuple[int, int, int, int, np.ndarray]]:
+    """Ink components big enough to be (part of) a digit: (left, top, right, bottom, mask), left to right.
+    Components overlapping horizontally are merged (a "5" written in two strokes)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    parts = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if area < max(6, 0.004 * line_h * line_h) or max(w, h) < 0.25 * line_h:
+            continue  # specks, dots of an ellipsis, a colon
+        if (w > 3 * line_h and h < 0.35 * line_h) or h > 3.5 * line_h:
+            continue  # a printed rule, or a signature stroke crossing the slot
+        parts.append([x, y, x + w, y + h, lab == i])
+    parts.sort(key=lambda p: p[0])
+    merged: list[list] = []
+    for p in parts:
+        if merged:
+            q = merged[-1]
+            overlap = min(q[2], p[2]) - max(q[0], p[0])
+            hq, hp = q[3] - q[1], p[3] - p[1]
+            if overlap > 0.5 * min(q[2] - q[0], p[2] - p[0]) and min(hq, hp) < 0.6 * max(hq, hp):
+                merged[-1] = [min(q[0], p[0]), min(q[1], p[1]), max(q[2], p[2]), max(q[3], p[3]), q[4] | p[4]]
+                continue
+        merged.append(p)
+    return [(a, b, c, d, m) for a, b, c, d, m in merged]
+
+
+def _crop(mask: np.ndarray, left: int, right: int) -> np.ndarray:
+    return mask[:, left:right]
+
+
+def _best(probs: np.ndarray) -> tuple[int, float]:
+    """(digit, probability) ignoring "not a digit"; (-1, 0) when the glyph is not a digit."""
+    k = int(probs.argmax())
+    return (-1, 0.0) if k == hw.OTHER else (k, float(probs[k]))
+
+
+def _variants(mask: np.ndarray) -> list[np.ndarray]:
+    """The glyph and a thinner, a thicker and an upright-sheared copy: their mean vote is steadier."""
+    m = mask.astype(np.uint8)
+    h, w = m.shape
+    k = np.ones((2, 2), np.uint8)
+    out = [mask, cv2.dilate(m, k) > 0]
+    if min(h, w) > 12:
+        out.append(cv2.erode(m, k) > 0)
+    pad = int(0.3 * h) + 1
+    wide = cv2.copyMakeBorder(m, 0, 0, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    for shear in (-0.2, 0.2):
+        a = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
+        out.append(cv2.warpAffine(wide, a, (wide.shape[1], h)) > 0)
+    return [v for v in out if v.any()]
+
+
+def _read_component(mask: np.ndarray, line_h: float, model: hw.Model, depth: int = 0) -> list[tuple[int, float]]:
+    """Read one component as one digit, or split it where two or three touching digits read best."""
+    ys, xs = np.nonzero(mask)
+    mask = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = mask.shape
+    whole = _best(hw.classify(_variants(mask), model).mean(axis=0))
+    if depth >= 2 or w < 0.7 * h:
+        return [whole]
+    options: list[list[tuple[int, float]]] = [[whole]]
+    cols = mask.sum(axis=0)
+    for x in range(int(0.25 * w), int(0.75 * w) + 1, max(1, w // 12)):
+        x = x - 2 + int(np.argmin(cols[max(0, x - 2) : x + 3]))  # the thinnest column near x
+        left, right = mask[:, :x], mask[:, x:]
+        if not left.any() or not right.any():
+            continue
+        options.append(_read_component(left, line_h, model, depth + 1)
+                       + _read_component(right, line_h, model, depth + 1))
+
+    def score(opt: list[tuple[int, float]]) -> float:
+        if any(d < 0 for d, _ in opt):
+            return 0.0
+        return float(np.prod([p for _, p in opt])) ** (1 / len(opt))
+
+    best = max(options, key=score)
+    return best if score(best) > 0 else [whole]
+
+
+def read_slot(image: np.ndarray, box: Box, *, scale: float, line_h: float, model: hw.Model | None = None,
+              open_end: bool = False, core: tuple[int, int] | None = None) -> SlotInk:
+    """Read the pen digits in ``box`` (page-result pixels; ``scale`` maps them to image pixels).
+    ``line_h`` is the printed text height on the line (page-result pixels). With ``open_end`` the box
+    may run on into the printed symbol: the digits end at the first glyph that is not a digit. With
+    ``core`` (top, bottom of the printed row, page pixels) ink centred outside the row (a line above or
+    below reaching into the box) is left out."""
+    model = model or hw.load_model()
+    left, top, right, bottom = (round(v * scale) for v in box)
+    ih, iw = image.shape[:2]
+    left, top, right, bottom = max(0, left), max(0, top), min(iw, right), min(ih, bottom)
+    if right - left < 4 or bottom - top < 4:
+        return SlotInk(0, False, None)
+    mask, coloured = ink_mask(image[top:bottom, left:right])
+    comps = _components(mask, line_h * scale)
+    if core is not None:
+        lo, hi = core[0] * scale - top, core[1] * scale - top
+        comps = [c for c in comps if lo <= (c[1] + c[3]) / 2 <= hi]
+    if not comps:
+        return SlotInk(0, coloured, None)
+    digits: list[tuple[int, float]] = []
+    for _l, _t, _r, _b, m in comps:
+        read = _read_component(m, line_h * scale, model)
+        if open_end and digits and any(d < 0 for d, _ in read):
+            break  # the printed "/SYMBOL" starts here
+        digits.extend(read)
+    if not digits:
+        return SlotInk(0, coloured, None)
+    guess = "".join(str(d) if d >= 0 else "?" for d, _ in digits)
+    least = min(p for _, p in digits)
+    if any(d < 0 or p < hw.MIN_DIGIT_CONF for d, p in digits):
+        return SlotInk(len(digits), coloured, None, guess, least)
+    return SlotInk(len(digits), coloured, Reading(guess, tuple(p for _, p in digits)), guess, least)
+
+
+def valid_day(day: int, month: int | None, year: int | None) -> bool:
+    """A day that exists in the printed month and year (any month's days when the month is unknown)."""
+    if month is None or not 1 <= month <= 12:
+        return 1 <= day <= 31
+    if year is None:
+        return 1 <= day <= (29 if month == 2 else calendar.monthrange(2001, month)[1])
+    return 1 <= day <= calendar.monthrange(year, month)[1]

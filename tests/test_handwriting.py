@@ -1,0 +1,173 @@
+"""The handwritten digit reader: pen-drawn digits (strokes, not the training fonts) in blue and black ink,
+slot reading, and the number and date of a decision filled in by pen, through Tesseract and extraction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from digitize.document import handwriting as hw
+from digitize.document import handwriting_fill as fill
+from digitize.document import handwriting_slots as slots
+from digitize.document.extract import extract_metadata
+from digitize.models import PageResult, Word
+from digitize.page.tesseract.ocr import ocr_page
+from tests.gen.handwriting import BLACK, BLUE, filled_decision, pen_digits
+
+H = 40  # printed text height of the synthetic slot lines (page pixels = image pixels)
+
+
+def _slot(text: str, *, ink: tuple[int, int, int], seed: int, colour: bool = True) -> np.ndarray:
+    img = np.full((3 * H, 8 * H), 245, np.uint8)
+    img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    pen_digits(img, text, H // 2, 2 * H + H // 3, int(H * 1.3), ink=ink, seed=seed)
+    return img if colour else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+def _read(img: np.ndarray) -> slots.SlotInk:
+    return slots.read_slot(img, (0, 0, img.shape[1], img.shape[0]), scale=1.0, line_h=H)
+
+
+def test_model_file_is_small_and_loads():
+    model = hw.load_model()
+    assert model.w2.shape[1] == hw.OTHER + 1
+    probs = hw.classify([np.ones((30, 8), bool)], model)
+    assert probs.shape == (1, 11) and abs(float(probs.sum()) - 1) < 1e-4
+
+
+@pytest.mark.parametrize(("ink", "colour"), [(BLUE, True), (BLACK, True), (BLACK, False)])
+def test_pen_numbers_are_read_or_declined_never_guessed(ink, colour):
+    rnd = random.Random(7)
+    right = wrong = declined = 0
+    for seed in range(40):
+        text = str(rnd.randint(1, 999))
+        ink_read = _read(_slot(text, ink=ink, seed=seed, colour=colour))
+        assert ink_read.glyphs > 0
+        if ink_read.reading is None:
+            declined += 1
+        elif ink_read.reading.digits == text:
+            right += 1
+        else:
+            wrong += 1
+    assert wrong <= 2, (right, wrong, declined)
+    assert right >= 24, (right, wrong, declined)
+
+
+def test_blue_ink_is_taken_apart_from_black_print():
+    img = _slot("58", ink=BLUE, seed=3)
+    cv2.putText(img, "/QD", (4 * H, 2 * H), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 20, 20), 3)
+    mask, coloured = slots.ink_mask(img)
+    assert coloured
+    assert not mask[:, 4 * H :].any()  # the black print is not pen ink
+
+
+def test_empty_slot_and_scribble():
+    blank = np.full((3 * H, 6 * H), 250, np.uint8)
+    assert _read(blank).glyphs == 0 and _read(blank).reading is None
+    scribble = blank.copy()
+    pts = np.array([[10 + 9 * i, 60 + int(25 * np.sin(i * 1.3))] for i in range(24)], np.int32)
+    cv2.polylines(scribble, [pts], False, 30, 4)
+    ink = _read(scribble)
+    assert ink.glyphs > 0 and ink.reading is None
+
+
+def test_day_must_exist_in_the_printed_month():
+    assert slots.valid_day(29, 2, 2024) and not slots.valid_day(29, 2, 2025)
+    assert slots.valid_day(31, 3, 2025) and not slots.valid_day(31, 4, 2025)
+    assert not slots.valid_day(0, None, None) and not slots.valid_day(32, None, None)
+
+
+class _Reocr:
+    """The extraction's second-look callback over one in-memory page image (as make_reocr gives it)."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+
+    def __call__(self, page: int, box: tuple[int, int, int, int]) -> tuple:
+        from digitize.document.reocr import region_words
+
+        return region_words(self.image, box)
+
+    def image_of(self, page: int) -> tuple[np.ndarray, float]:
+        return self.image, 1.0
+
+
+def _extract(filled) -> tuple:
+    gray = cv2.cvtColor(filled.image, cv2.COLOR_BGR2GRAY)
+    out = ocr_page(gray, dpi=300)
+    h, w = gray.shape
+    page = PageResult(page=1, width=w, height=h, dpi=300, words=tuple(out.words), text=out.text, mean_conf=80)
+    return extract_metadata([page], reocr=_Reocr(filled.image), today=dt.date(2025, 12, 31))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("digits", "day", "ink", "seed"), [("47", 17, BLUE, 0), ("126", 9, BLACK, 3)])
+def test_decision_filled_in_by_pen(digits, day, ink, seed):
+    filled = filled_decision(digits, day, ink=ink, seed=seed)
+    md, reasons = _extract(filled)
+    assert md.number.value == filled.number, (md.number, reasons)
+    assert md.issued_date.value == filled.date.isoformat(), (md.issued_date, reasons)
+
+
+@pytest.mark.slow
+def test_unreadable_pen_number_keeps_the_printed_part_and_says_why():
+    filled = filled_decision("47", 17, ink=BLUE, seed=0)
+    img = filled.image.copy()
+    # the pen scrawled over its digits: ink in the slot that is no digit
+    ys, xs = np.nonzero((img[..., 0].astype(int) - img[..., 2] > 60)[: img.shape[0] // 3, : img.shape[1] // 2])
+    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max(), ys.max()
+    for i in range(12):
+        cv2.line(img, (int(x0 + (x1 - x0) * i / 12), int(y0)), (int(x0 + (x1 - x0) * (i + 1) / 12), int(y1)),
+                 BLUE, 5)
+    filled.image = img
+    md, reasons = _extract(filled)
+    assert md.number.value is None or md.number.value.startswith("/Q")  # the printed part, never a guess
+    assert md.number.reason and "handwritten digits not read" in md.number.reason
+    assert any("number" in r for r in reasons)
+
+
+def _date_row(month: str) -> list[Word]:
+    """Word boxes of "Hà Nội, ngày ____ tháng <month> năm 2025" on one row (page pixels)."""
+    spec = [("Hà", 20, 60), ("Nội,", 90, 80), ("ngày", 190, 90), ("tháng", 420, 100), (month, 540, 30),
+            ("năm", 590, 80), ("2025", 690, 90)]
+    return [Word(text=t, left=x, top=40, width=w, height=H, conf=95) for t, x, w in spec]
+
+
+@dataclass(frozen=True)
+class _Found:
+    value: str | None
+    conf: float = 0.0
+    reason: str | None = None
+
+
+@pytest.mark.parametrize(("day", "month", "expect"), [("17", "4", "2025-04-17"), ("31", "4", None)])
+def test_day_read_by_pen_must_exist_in_the_printed_month(day, month, expect):
+    img = cv2.cvtColor(np.full((140, 820), 245, np.uint8), cv2.COLOR_GRAY2BGR)
+    pen_digits(img, day, 300, 40 + H, int(H * 1.2), ink=BLUE, seed=5)
+    found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [_date_row(month)])
+    assert found.value == expect
+    if expect is None:
+        assert found.reason == fill.NOT_READ_DATE  # 31 April does not exist: not read, and said so
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("number", "date", "noisy"), [("1530/QĐ-UBND", dt.date(2023, 11, 28), False),
+                                                       ("07/QĐ-UBND", dt.date(2022, 1, 3), True)])
+def test_typed_number_and_date_are_left_as_tesseract_read_them(number, date, noisy):
+    from tests.gen import pages as P
+    from tests.gen.documents import DocSpec, render
+
+    gray = np.asarray(render(DocSpec(number=number, date=date), dpi=300).pages[0])
+    if noisy:
+        gray = P.gaussian_noise(P.blur(gray, 1.2), 8, seed=1)
+    out = ocr_page(gray, dpi=300)
+    h, w = gray.shape
+    page = PageResult(page=1, width=w, height=h, dpi=300, words=tuple(out.words), text=out.text, mean_conf=80)
+    md, _ = extract_metadata([page], reocr=_Reocr(gray), today=dt.date(2025, 12, 31))
+    assert md.number.value == number and not (md.number.reason or "").count("handwritten")
+    assert md.issued_date.value == date.isoformat() and md.issued_date.reason is None

@@ -171,3 +171,14 @@ def test_typed_number_and_date_are_left_as_tesseract_read_them(number, date, noi
     md, _ = extract_metadata([page], reocr=_Reocr(gray), today=dt.date(2025, 12, 31))
     assert md.number.value == number and not (md.number.reason or "").count("handwritten")
     assert md.issued_date.value == date.isoformat() and md.issued_date.reason is None
+
+
+def test_a_day_tesseract_read_as_clean_digits_stands_when_the_pen_reader_cannot_read_it():
+    """A typed day Tesseract read a little unsurely (dev scans: 80-85) is not thrown away because the pen
+    reader, made for handwriting, declines the printed glyphs."""
+    img = cv2.cvtColor(np.full((140, 820), 245, np.uint8), cv2.COLOR_GRAY2BGR)
+    cv2.rectangle(img, (300, 40), (330, 40 + H), (40, 40, 40), 3)  # ink in the day slot that is no digit
+    row = _date_row("3")
+    row.insert(3, Word(text="01", left=300, top=40, width=36, height=H, conf=80))
+    found = fill.recheck_date(_Found("2025-03-01", 0.8, None), img, 1.0, [row])
+    assert found.value == "2025-03-01"

@@ -24,6 +24,15 @@ def open_store(settings: Settings) -> ObjectStore:
     raise ConfigError(f"unknown object store {settings.object_store!r}; use 'local' or 's3'")
 
 
+def describe_store(store: ObjectStore) -> str:
+    """Where the objects are, for a start-up line (a folder, or an S3 bucket)."""
+    root = getattr(store, "root", None)
+    if root is not None:
+        return str(root)
+    bucket = getattr(store, "bucket", None)
+    return f"S3 bucket {bucket}" if bucket else type(store).__name__
+
+
 def import_hooks(settings: Settings, index: Index, store: ObjectStore
                  ) -> tuple[Callable[[str, str], str] | None, Callable[[], int] | None]:
     """``(on_import, queue_depth)`` for the API: with ``settings.api_queue`` an uploaded scan gets its
@@ -67,9 +76,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     store = open_store(settings)
     on_import, queue_depth = import_hooks(settings, index, store)
     app = create_app(settings, index, store, signer=signer, on_import=on_import, queue_depth=queue_depth)
-    log.info("serving %s with %r on http://%s:%d (%s)", engine_url_safe(settings.sqlite_url()), store, host, port,
-             f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned")
+    signing = f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned"
+    log.info("serving http://%s:%d — index %s, objects in %s; %s", host, port, engine_url_safe(settings.sqlite_url()),
+             describe_store(store), signing)
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # access log: one line per request (client, method, path, status) through the "uvicorn.access" logger
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
     finally:
         index.close()

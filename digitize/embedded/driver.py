@@ -183,7 +183,7 @@ def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectSto
     err.path = cand.source
     report.sha256, report.status, report.error = sha, "failed", str(err)
     index.fail_file(sha, source=cand.source, size=size, reason=err.reason, message=str(err))
-    log.error("%s", err)
+    log.error("%s", err, extra={"reported": True})  # the command prints the file's failure itself
 
 
 def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
@@ -277,7 +277,7 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
             rep.status, rep.error = "failed", str(e)
             index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
                               reason=e.reason, message=str(e))
-            log.error("%s: %s", st.src.source, e)
+            log.error("%s: %s", st.src.source, e, extra={"reported": True})
             progress.file_done(rep)
             return
     rep.pages_done, rep.pages_failed, rep.pages_blank = outcome.pages_done, outcome.pages_failed, outcome.pages_blank

@@ -454,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("retry-failed", cmd_retry_failed, "distributed: queue failed jobs and failed files again")
     add("reconcile", cmd_reconcile, "distributed: queue again every file the index says is unfinished")
     add("reindex", cmd_reindex, "rebuild the index from object storage alone")
+    from digitize.cli_ops import add_watch
+
+    add_watch(add)
     return p
 
 

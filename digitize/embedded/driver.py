@@ -106,10 +106,15 @@ def _init_worker() -> None:
 def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
         progress: Progress | None = None) -> RunSummary:
     """Process every file under ``paths``; return a summary (never raises for a bad input file)."""
+    return run_candidates(list(discover(paths)), settings, index, store, progress)
+
+
+def run_candidates(candidates: list[Candidate], settings: Settings, index: Index, store: ObjectStore,
+                   progress: Progress | None = None) -> RunSummary:
+    """Process these files (each with the ``source`` name it is recorded under); as :func:`run`."""
     progress = progress or Progress()
     started = time.monotonic()
     summary = RunSummary()
-    candidates = list(discover(paths))
     progress.start(len(candidates))
     states: list[_FileState] = []
     seen: set[str] = set()

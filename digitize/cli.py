@@ -399,7 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--text", action="store_true", help="include the OCR text")
     sp.add_argument("--json", action="store_true", help="as JSON (the export record and the history)")
 
-    sp = add("report", cmd_report, "scan-quality report per page")
+    sp = add("report", cmd_report, "counts of a period in the office's terms (or, with --pages, scan quality)")
+    from digitize.cli_ops import add_report_args
+
+    add_report_args(sp)
     sp.add_argument("--pages", action="store_true", help="scan quality of every page")
     sp.add_argument("--rescan", action="store_true", help="only pages that should be scanned again")
     sp.add_argument("--json", action="store_true", help="as JSON")

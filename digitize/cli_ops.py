@@ -63,3 +63,46 @@ def add_watch(add: Any) -> None:
                     help="distributed mode: queue the files for the workers (default with DIGITIZE_OBJECT_STORE=s3)")
     sp.add_argument("--once", action="store_true", help="take what is in the folder, then exit")
     sp.add_argument("--jobs", "-j", type=int, help="pages processed in parallel (default: number of cores)")
+
+
+def cmd_office_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Counts of a period in the office's terms: a table, or --csv / --xlsx / --json."""
+    import json
+    import sys
+
+    from digitize import terminal
+    from digitize.cli import _open_backends
+    from digitize.handoff import report, report_files
+
+    period = report.parse_period(args.period, getattr(args, "from"), args.to)
+    index, _store = _open_backends(settings)
+    rep = report.build(index, period, args.by)
+    if args.json:
+        print(json.dumps(rep.as_dict(), ensure_ascii=False, indent=2))
+    elif args.csv:
+        if args.csv == "-":
+            report_files.write_csv(rep, sys.stdout)
+        else:
+            with open(args.csv, "w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads it as UTF-8
+                report_files.write_csv(rep, out)
+    if args.xlsx:
+        report_files.write_xlsx(rep, Path(args.xlsx))
+    if not (args.json or args.csv == "-"):
+        if not args.csv and not args.xlsx:
+            terminal.table(report_files.headers(rep), report_files.lines(rep),
+                           right=range(1, len(report.COUNTS) + 1))
+        for path in (args.csv, args.xlsx):
+            if path:
+                print(f"{path}", file=sys.stderr)
+    return 0
+
+
+def add_report_args(sp: Any) -> None:
+    """The office report's arguments on the ``report`` subcommand."""
+    when = sp.add_mutually_exclusive_group()
+    when.add_argument("--period", help="2026-Q3, 2026-07 or 2026 (default: everything)")
+    when.add_argument("--from", metavar="DATE", help="first day (YYYY-MM-DD), with or without --to")
+    sp.add_argument("--to", metavar="DATE", help="last day (YYYY-MM-DD), included")
+    sp.add_argument("--by", choices=("issuer", "type", "dossier", "batch", "clerk"), help="one row per ...")
+    sp.add_argument("--csv", metavar="FILE", help="write CSV ('-': standard output)")
+    sp.add_argument("--xlsx", metavar="FILE", help="write a formatted Excel workbook")

@@ -107,7 +107,11 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    """Scan-quality report per page; --rescan lists only the pages a clerk should scan again."""
+    """The office report; with --pages scan quality per page, --rescan only the pages to scan again."""
+    if not (args.pages or args.rescan):
+        from digitize.cli_ops import cmd_office_report
+
+        return cmd_office_report(args, settings)
     index, _store = _open_backends(settings)
     rows = []
     for r in index.list_pages():

@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "digitize" / "locale"
 SOURCES = ["digitize/cli.py", "digitize/cli_read.py", "digitize/terminal.py", "digitize/logs.py",
-           "digitize/embedded/watch.py", "digitize/handoff/report.py", "digitize/report_cli.py"]
+           "digitize/handoff/report_files.py", "digitize/cli_ops.py"]
 KEYWORDS = {"_": None, "N_": None, "n_": (1, 2), "ngettext": (1, 2)}
 
 

@@ -50,6 +50,9 @@ def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: En
                                official=official.mapper(), metrics=metrics, signer=signer)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(routes.router)
+    from digitize.api import reports
+
+    app.include_router(reports.router)
     app.add_exception_handler(DigitizeError, _digitize_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 

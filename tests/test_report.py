@@ -206,8 +206,8 @@ def test_the_api_gives_the_same_report(archive: Path, tmp_path: Path) -> None:
     r = client.get("/api/v1/reports", params={"from": "2026-10-01", "to": "2026-10-01"},
                    headers={"X-API-Key": token})
     assert r.json()["total"]["files"] == 1 and r.json()["rows"] == []
-    assert client.get("/api/v1/reports", params={"period": "2026-Q9"}, headers={"X-API-Key": token}).status_code == 422
+    assert client.get("/api/v1/reports", params={"period": "2026-Q9"}, headers={"X-API-Key": token}).status_code == 400
     assert client.get("/api/v1/reports").status_code == 401
     with index.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(access.audit_log)
-                            .where(access.audit_log.c.action == "report")).scalar() == len(EXPECTED) + 1  # not the 422
+                            .where(access.audit_log.c.action == "report")).scalar() == len(EXPECTED) + 1  # not the 400

@@ -46,7 +46,7 @@ class ReportError(DigitizeError):
     """A period or grouping that cannot be read."""
 
     exit_code = 2
-    http_status = 422
+    http_status = 400
     reason = "bad_report_request"
 
 

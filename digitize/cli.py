@@ -64,8 +64,8 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
             self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                            TimeRemainingColumn(), transient=False)
-            self.files = self.bar.add_task("files", total=0, rate="")
-            self.pages = self.bar.add_task("pages", total=0, rate="")
+            self.files = self.bar.add_task(_("files"), total=0, rate="")
+            self.pages = self.bar.add_task(_("pages"), total=0, rate="")
             self.bar.start()
 
         def start(self, files: int) -> None:
@@ -79,7 +79,7 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
             self.bar.advance(self.pages)
             t = self.bar.tasks[self.pages]
             speed = t.finished_speed or t.speed
-            self.bar.update(self.pages, rate=f"{speed:.2f} pages/s" if speed else "")
+            self.bar.update(self.pages, rate=_("{rate:.2f} pages/s").format(rate=speed) if speed else "")
 
         def file_done(self, report: FileReport) -> None:
             self.bar.advance(self.files)

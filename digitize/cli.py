@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print("\ndigitize: " + _("stopped. Finished pages are saved; run the same command again to resume."),
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    terminal.run_summary(summary, settings.archive)
+    terminal.run_summary(summary, settings.archive, reasons=show_bar)
     return 0 if summary.ok and not missing else EXIT_FILES_FAILED
 
 

@@ -70,8 +70,11 @@ def file_line(report: Any) -> str:
     return _pad(_("DONE"), 8, False) + " " + report.source + " — " + what
 
 
-def run_summary(summary: Any, archive: Any, out: TextIO | None = None) -> None:
-    """The end of ``digitize run``: every file and page counted, and what to do next."""
+def run_summary(summary: Any, archive: Any, out: TextIO | None = None, *, reasons: bool = True) -> None:
+    """The end of ``digitize run``: every file and page counted, and what to do next.
+
+    ``reasons=False`` when each failed file's reason was already printed on its own line: the list of
+    failed files then names them only (an error is shown once)."""
     out = out or sys.stdout
     files = summary.files
     pages = sum(f.pages for f in files)
@@ -100,7 +103,10 @@ def run_summary(summary: Any, archive: Any, out: TextIO | None = None) -> None:
         print(_("Failed files (kept in the archive's quarantine):"), file=out)
         for f in failed:
             why = f.error or _("failed")
-            print(f"  {why}" if f.source in why else f"  {f.source}: {why}", file=out)
+            if not reasons:
+                print(f"  {f.source}", file=out)
+            else:
+                print(f"  {why}" if f.source in why else f"  {f.source}: {why}", file=out)
     print(_("Next:"), file=out)
     for step in next_steps(len(failed), review, docs):
         print(f"  - {step}", file=out)

@@ -163,3 +163,21 @@ def test_serve_says_where_it_serves_and_logs_each_request(archive: Path) -> None
     assert f"serving http://127.0.0.1:{port}" in start and str(archive / "objects") in start
     assert " object at 0x" not in out
     assert f'"GET /api/v1/dossiers/{D1} HTTP/1.1" 200' in out
+
+
+def test_each_error_is_shown_once_and_libraries_stay_quiet(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF")
+    (folder / "notes.jpg").write_bytes(b"this is no scan")
+    env = env_for(tmp_path / "a") | {"PYTHONPATH": str(ROOT), "LANGUAGE": "en"}
+    cmd = [sys.executable, "-m", "digitize", "run", "--no-progress", str(folder)]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 1
+    both = res.stdout + res.stderr
+    assert both.count("not a PDF, TIFF, JPEG or PNG") == 1 and both.count("damaged or truncated PDF") == 1, both
+    assert "pikepdf" not in both and " INFO " not in both
+    assert "FAILED   notes.jpg: not a PDF" in res.stdout and "2 files found — 0 processed" in res.stdout
+    verbose = subprocess.run([*cmd[:3], "-v", *cmd[3:]], env=env, capture_output=True, text=True, timeout=120,
+                             cwd=tmp_path)
+    assert verbose.returncode == 1 and "INFO [-] pikepdf._core" in verbose.stderr  # -v: libraries too

@@ -161,3 +161,36 @@ def test_done_dir_inside_the_folder_must_be_hidden(tmp_path: Path, inside: str) 
     folder.mkdir()
     rc = main(["--archive", str(tmp_path / "a"), "watch", str(folder), "--once", "--done-dir", str(folder / inside)])
     assert rc == (3 if inside == "done" else 0)
+
+
+def test_distributed_mode_queues_each_file_once(tmp_path: Path, redis_server: str, s3_server, postgres_db_url: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+    from rq import Queue
+
+    from workers.cluster import QUEUE_INGEST, ingest_job_id
+
+    conn = redis.Redis.from_url(redis_server)
+    conn.flushdb()
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    data = scan(folder / "a.pdf", "50/QĐ-UBND")
+    (folder / "empty.pdf").write_bytes(b"")
+    old = time.time() - 60
+    for p in folder.iterdir():
+        os.utime(p, (old, old))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")} | {
+        "PYTHONPATH": str(ROOT), "DIGITIZE_OBJECT_STORE": "s3", "DIGITIZE_S3_ENDPOINT": s3_server.endpoint,
+        "DIGITIZE_S3_ACCESS_KEY": s3_server.access_key, "DIGITIZE_S3_SECRET_KEY": s3_server.secret_key,
+        "DIGITIZE_S3_BUCKET": "watch-" + tmp_path.name[-8:].lower().replace("_", "-"),
+        "DIGITIZE_INDEX_URL": postgres_db_url, "DIGITIZE_REDIS_URL": redis_server,
+        "DIGITIZE_ARCHIVE": str(tmp_path / "archive")}
+    cmd = [sys.executable, "-m", "digitize", "watch", str(folder), "--once", "--settle", "0.5", "--poll", "0.2"]
+    for _ in range(2):  # the second start finds everything handled
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+    queue = Queue(QUEUE_INGEST, connection=conn)
+    assert queue.job_ids == [ingest_job_id(hashlib.sha256(data).hexdigest())]
+    state = state_of(tmp_path / "archive")
+    assert {k: v["status"] for k, v in state.items()} == {"a.pdf": "queued", "empty.pdf": "failed"}
+    assert res.stderr.count("queued for the workers") == 0  # nothing a second time

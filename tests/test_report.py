@@ -70,7 +70,9 @@ def build_archive(root: Path) -> Index:
                      reasons=("no dossier code",) if review else ())
             for i, pages, issuer, kind, dossier, review in docs])
         with index.engine.begin() as conn:
-            conn.execute(files.update().where(files.c.sha256 == sha(source)).values(created_at=received))
+            # as the index records it: in UTC
+            conn.execute(files.update().where(files.c.sha256 == sha(source))
+                         .values(created_at=received.astimezone(dt.UTC)))
     # a receipt is no result document: never counted
     index.replace_documents(sha("box1/b.pdf"), [*index.list_documents(sha256=sha("box1/b.pdf")), Document(
         doc_id=doc_id("r1"), sha256=sha("box1/b.pdf"), source="box1/b.pdf", pages=(3,), kind="receipt",

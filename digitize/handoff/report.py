@@ -59,9 +59,10 @@ class Period:
     label: str
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        """The period's ends as aware datetimes (midnight, Vietnam time)."""
+        """The period's ends (midnight, Vietnam time) as aware UTC datetimes."""
         def at(d: dt.date | None) -> dt.datetime | None:
-            return None if d is None else dt.datetime.combine(d, dt.time(), VIETNAM)
+            # in UTC, as the index stores times: SQLite keeps the wall-clock time of what it was given
+            return None if d is None else dt.datetime.combine(d, dt.time(), VIETNAM).astimezone(dt.UTC)
         return at(self.start), at(self.end)
 
 

@@ -34,9 +34,13 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         process = embedded_processor(settings, index, store)
     settings.archive.mkdir(parents=True, exist_ok=True)
     watcher = Watcher(options, WatchState.load(settings.archive, folder), process)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: watcher.stop.set())  # finish the batch in hand, then stop
-    watcher.run(once=args.once)
+    before = {sig: signal.signal(sig, lambda *_: watcher.stop.set())  # finish the batch in hand, then stop
+              for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        watcher.run(once=args.once)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     return 0
 
 

@@ -202,7 +202,9 @@ def test_stopped_run_resumes_where_it_stopped(tmp_path: Path, sig: signal.Signal
     archive = tmp_path / "a"
     cmd = [sys.executable, "-m", "digitize", "--archive", str(archive), "run", "--no-progress", "--jobs", "1",
            str(src)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # SIGINT as at a terminal: a suite started in the background by a script inherits it ignored
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pages_dir = archive / "objects" / "pages"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(pages_dir.rglob("*.json")):

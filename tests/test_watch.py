@@ -159,8 +159,10 @@ def test_done_dir_inside_the_folder_must_be_hidden(tmp_path: Path, inside: str) 
 
     folder = tmp_path / "inbox"
     folder.mkdir()
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     rc = main(["--archive", str(tmp_path / "a"), "watch", str(folder), "--once", "--done-dir", str(folder / inside)])
     assert rc == (3 if inside == "done" else 0)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # Ctrl-C works again
 
 
 def test_distributed_mode_queues_each_file_once(tmp_path: Path, redis_server: str, s3_server, postgres_db_url: str,

@@ -56,12 +56,31 @@ def n_(singular: str, plural: str, n: int) -> str:
     return ngettext(singular, plural, n).format(n=n)
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's marker: in the catalogue, translated when shown
+    return message
+
+
+# why a file was rejected, by reason code (digitize.errors), in the clerk's language
+REASONS = {"empty_file": N_("empty file (0 bytes)"),
+           "unsupported_type": N_("not a PDF, TIFF, JPEG or PNG file (supported: PDF, TIFF, JPEG, PNG)"),
+           "corrupt": N_("damaged or truncated file: scan it again or copy it again from the scanner"),
+           "encrypted": N_("the PDF is protected by a password: remove it (qpdf --decrypt) and run again"),
+           "too_large": N_("the page image is too large to process safely: scan at 300 dpi or less")}
+
+
+def reason_text(report: Any) -> str:
+    """Why a file failed: in the clerk's language when the reason is a known one, else the error as raised."""
+    code = getattr(report, "reason", None)
+    if code in REASONS and _(REASONS[code]) != REASONS[code]:
+        return f"{report.source}: {_(REASONS[code])}"
+    why = report.error or _("failed")
+    return why if report.source in why else f"{report.source}: {why}"
+
+
 def file_line(report: Any) -> str:
     """One line for one input file of a run (done, already done, failed)."""
     if report.status == "failed":
-        why = report.error or _("failed")
-        text = why if report.source in why else f"{report.source}: {why}"
-        return _pad(_("FAILED"), 8, False) + " " + text
+        return _pad(_("FAILED"), 8, False) + " " + reason_text(report)
     if report.status == "skipped":
         return _pad(_("SKIPPED"), 8, False) + " " + report.source + " — " + _("already processed earlier")
     what = n_("{n} page", "{n} pages", report.pages) + ", " + n_("{n} document", "{n} documents", report.documents)
@@ -102,11 +121,7 @@ def run_summary(summary: Any, archive: Any, out: TextIO | None = None, *, reason
     if failed:
         print(_("Failed files (kept in the archive's quarantine):"), file=out)
         for f in failed:
-            why = f.error or _("failed")
-            if not reasons:
-                print(f"  {f.source}", file=out)
-            else:
-                print(f"  {why}" if f.source in why else f"  {f.source}: {why}", file=out)
+            print(f"  {reason_text(f) if reasons else f.source}", file=out)
     print(_("Next:"), file=out)
     for step in next_steps(len(failed), review, docs):
         print(f"  - {step}", file=out)

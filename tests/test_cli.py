@@ -181,3 +181,17 @@ def test_each_error_is_shown_once_and_libraries_stay_quiet(tmp_path: Path) -> No
     verbose = subprocess.run([*cmd[:3], "-v", *cmd[3:]], env=env, capture_output=True, text=True, timeout=120,
                              cwd=tmp_path)
     assert verbose.returncode == 1 and "INFO [-] pikepdf._core" in verbose.stderr  # -v: libraries too
+
+
+def test_rejected_files_are_explained_in_vietnamese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "hong.pdf").write_bytes(b"%PDF-1.4 junk")
+    (folder / "rong.tif").write_bytes(b"")
+    (folder / "ghichu.jpg").write_bytes(b"not a scan")
+    assert main(["--archive", str(tmp_path / "a"), "--lang", "vi", "run", "--no-progress", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "LỖI      rong.tif: tệp rỗng (0 byte)" in out
+    assert "LỖI      hong.pdf: tệp bị hỏng hoặc không đầy đủ" in out
+    assert "LỖI      ghichu.jpg: không phải tệp PDF, TIFF, JPEG hoặc PNG" in out
+    assert "Tệp:         tìm thấy 3 tệp — 0 đã xử lý, 0 đã xử lý từ trước, 3 lỗi" in out

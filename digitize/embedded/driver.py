@@ -49,6 +49,7 @@ class FileReport:
     documents: int = 0
     needs_review: int = 0
     error: str | None = None
+    reason: str | None = None  # the error's reason code (digitize.errors), for a message in the clerk's language
 
 
 @dataclass
@@ -186,7 +187,7 @@ def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectSto
     except OSError:
         sha, size = hashlib.sha256(f"unreadable:{cand.source}".encode()).hexdigest(), 0
     err.path = cand.source
-    report.sha256, report.status, report.error = sha, "failed", str(err)
+    report.sha256, report.status, report.error, report.reason = sha, "failed", str(err), err.reason
     index.fail_file(sha, source=cand.source, size=size, reason=err.reason, message=str(err))
     log.error("%s", err, extra={"reported": True})  # the command prints the file's failure itself
 
@@ -279,7 +280,7 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
         try:
             outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
         except DigitizeError as e:
-            rep.status, rep.error = "failed", str(e)
+            rep.status, rep.error, rep.reason = "failed", str(e), e.reason
             index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
                               reason=e.reason, message=str(e))
             log.error("%s: %s", st.src.source, e, extra={"reported": True})

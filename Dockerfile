@@ -23,6 +23,8 @@ RUN pip install . && rm -rf /src
 RUN useradd --create-home --uid 10001 digitize
 USER digitize
 WORKDIR /home/digitize
+# the watch service's state volume is mounted here: made by the user so a new volume belongs to it
+RUN mkdir -p /home/digitize/archive
 
 EXPOSE 8080
 CMD ["digitize", "--help"]

@@ -8,15 +8,23 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from digitize import terminal
+from digitize.cli_read import cmd_list, cmd_report, cmd_show  # noqa: F401  (reading back: tables, --json)
 from digitize.config import Settings, load_settings
-from digitize.errors import DigitizeError
+from digitize.errors import DigitizeError, InputError
+from digitize.i18n import _
 
 log = logging.getLogger("digitize")
 
 EXIT_FILES_FAILED = 1
 EXIT_INTERRUPTED = 130
+
+
+class NoScansError(InputError):
+    """``digitize run`` was given nothing to process."""
+
+    reason = "no_scans"
 
 
 def _open_backends(settings: Settings):  # type: ignore[no-untyped-def]
@@ -36,10 +44,7 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
     if not enabled:
         class Plain(Progress):
             def file_done(self, report: FileReport) -> None:
-                if report.status == "failed":
-                    return  # already logged as an error with its reason
-                log.info("%s: %s (%d pages, %d documents)", report.source, report.status, report.pages,
-                         report.documents)
+                print(terminal.file_line(report), flush=True)
         return Plain()
 
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -50,8 +55,8 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
             self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                            TimeRemainingColumn(), transient=False)
-            self.files = self.bar.add_task("files", total=0, rate="")
-            self.pages = self.bar.add_task("pages", total=0, rate="")
+            self.files = self.bar.add_task(_("files"), total=0, rate="")
+            self.pages = self.bar.add_task(_("pages"), total=0, rate="")
             self.bar.start()
 
         def start(self, files: int) -> None:
@@ -65,7 +70,7 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
             self.bar.advance(self.pages)
             t = self.bar.tasks[self.pages]
             speed = t.finished_speed or t.speed
-            self.bar.update(self.pages, rate=f"{speed:.2f} pages/s" if speed else "")
+            self.bar.update(self.pages, rate=_("{rate:.2f} pages/s").format(rate=speed) if speed else "")
 
         def file_done(self, report: FileReport) -> None:
             self.bar.advance(self.files)
@@ -82,48 +87,40 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     missing = [p for p in args.paths if not Path(p).exists()]
     for p in missing:
-        print(f"digitize: {p}: no such file or folder", file=sys.stderr)
+        print(f"digitize: {p}: " + _("no such file or folder"), file=sys.stderr)
+    if len(missing) == len(args.paths):
+        return InputError.exit_code
+    _check_there_are_scans([Path(p) for p in args.paths if Path(p).exists()], missing)
     index, store = _open_backends(settings)
     show_bar = sys.stderr.isatty() and not args.no_progress
     try:
         summary = embedded.run([Path(p) for p in args.paths if Path(p).exists()], settings, index, store,
                                _progress(show_bar))
     except KeyboardInterrupt:
-        print("\ndigitize: stopped. Finished pages are saved; run the same command again to resume.",
+        print("\ndigitize: " + _("stopped. Finished pages are saved; run the same command again to resume."),
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    print_summary(summary, settings)
+    terminal.run_summary(summary, settings.archive, reasons=show_bar)
     return 0 if summary.ok and not missing else EXIT_FILES_FAILED
 
 
-def print_summary(summary: Any, settings: Settings) -> None:
-    """A summary a clerk understands: every file and page counted."""
-    files = summary.files
-    pages = sum(f.pages for f in files)
-    done_pages = sum(f.pages_done for f in files)
-    failed_pages = sum(f.pages_failed for f in files)
-    blank = sum(f.pages_blank for f in files)
-    docs = sum(f.documents for f in files)
-    review = sum(f.needs_review for f in files)
-    rate = summary.pages_processed / summary.seconds if summary.seconds else 0.0
-    print(f"Files:     {len(files)} found — {summary.count('done')} done, {summary.count('skipped')} already done "
-          f"earlier, {summary.count('failed')} failed")
-    print(f"Pages:     {pages} — {done_pages} read ({blank} blank), {failed_pages} failed")
-    print(f"Documents: {docs} new — {review} need a clerk's review")
-    print(f"Time:      {summary.seconds:.1f} s ({summary.pages_processed} pages processed, {rate:.2f} pages/s)")
-    print(f"Archive:   {settings.archive}")
-    twins = [f for f in files if f.status == "skipped" and (f.error or "").startswith("same bytes as ")
-             and f.error != f"same bytes as {f.source}"]
-    if twins:
-        print("Read once (the same bytes under another name):")
-        for f in twins:
-            print(f"  {f.source}: {f.error}")
-    failed = [f for f in files if f.status == "failed"]
-    if failed:
-        print("Failed files (kept in the archive's quarantine; fix and run again):")
-        for f in failed:
-            why = f.error or "failed"
-            print(f"  {why}" if str(f.source) in why else f"  {f.source}: {why}")
+def _check_there_are_scans(paths: list[Path], missing: list[str]) -> None:
+    """Raise :class:`NoScansError` when the paths hold no file at all, or no file that is a scan."""
+    from digitize.page.ingest import detect_kind, discover
+
+    found = list(discover(paths))
+    where = ", ".join(map(str, paths)) or ", ".join(missing)
+    if not found:
+        raise NoScansError(_("no scans to process in {where}: no files there").format(where=where))
+    for cand in found:
+        try:
+            with open(cand.path, "rb") as f:
+                detect_kind(f.read(1024))
+            return
+        except (InputError, OSError):
+            continue
+    raise NoScansError(_("no scans to process in {where}: {files}, none of them a PDF, TIFF, JPEG or PNG").format(
+        where=where, files=terminal.n_("{n} file", "{n} files", len(found))))
 
 
 # --- reading back -----------------------------------------------------------------------------------
@@ -141,66 +138,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         with open(args.jsonl, "w", encoding="utf-8") as out:
             n = write_jsonl(docs, out)
     print(f"{n} documents written to {args.jsonl}", file=sys.stderr)
-    return 0
-
-
-def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    """List documents (or files with --files)."""
-    index, _store = _open_backends(settings)
-    if args.files:
-        for f in index.list_files(status=args.status):
-            err = f"  {f['error_message']}" if f["error_message"] else ""
-            print(f"{f['status']:<10} {f['page_count']:>4}p  {f['source']}{err}")
-        return 0
-    for d in index.list_documents(dossier_id=args.dossier):
-        md = d.metadata.values()
-        flag = "REVIEW" if d.needs_review else "ok"
-        print(f"{d.doc_id}  {d.dossier_id or '-':<28} {flag:<6} {md['doc_type'] or '?'} {md['number'] or '?'} "
-              f"{md['issued_date'] or '?'}  {d.source} p{','.join(map(str, d.pages))}")
-    return 0
-
-
-def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    """Show a document (by id) or a dossier (by code) as JSON."""
-    from digitize.errors import NotFoundError
-    from digitize.handoff.export import export_record
-
-    index, _store = _open_backends(settings)
-    try:
-        doc = index.get_document(args.id)
-        rec = export_record(doc)
-        rec["history"] = [{k: str(v) if k == "at" else v for k, v in h.items()} for h in index.history_of(doc.doc_id)]
-        if not args.text:
-            rec["text"] = f"<{len(doc.text)} characters; --text to show>"
-        print(json.dumps(rec, ensure_ascii=False, indent=2))
-        return 0
-    except NotFoundError:
-        docs = list(index.list_documents(dossier_id=args.id, kind=None))
-        if not docs:
-            raise NotFoundError(f"no document or dossier {args.id!r}") from None
-        out = {"dossier_id": args.id, "documents": [export_record(d) for d in docs]}
-        if not args.text:
-            for r in out["documents"]:
-                r.pop("text")
-        print(json.dumps(out, ensure_ascii=False, indent=2))
-        return 0
-
-
-def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    """Scan-quality report; --rescan lists the pages a clerk should scan again."""
-    index, _store = _open_backends(settings)
-    rows = index.list_pages()
-    shown = 0
-    for r in rows:
-        issues = json.loads(r["issues"])
-        if args.rescan and not issues and r["status"] != "failed":
-            continue
-        why = "; ".join(issues) or (r["error"] or "") if r["status"] == "failed" else "; ".join(issues)
-        print(f"{r['source']}  page {r['page']:>3}  skew={r['skew_deg']:+.1f}°  blur={r['blur']:.0f}  "
-              f"dpi={r['dpi']:.0f}  {'blank ' if r['blank'] else ''}{why}")
-        shown += 1
-    if args.rescan:
-        print(f"{shown} pages to rescan", file=sys.stderr)
     return 0
 
 
@@ -432,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="digitize", description="Digitise scanned administrative results.")
     p.add_argument("--archive", type=Path, help="archive folder (default: $DIGITIZE_ARCHIVE or ./digitize-archive)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, library messages included")
+    p.add_argument("--lang", choices=("en", "vi"), help="language of the messages (default: from LANG)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
@@ -453,13 +391,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dossier", help="only this dossier code")
     sp.add_argument("--files", action="store_true", help="list input files and their status instead")
     sp.add_argument("--status", help="with --files: only this status (done, failed, processing)")
+    sp.add_argument("--review", action="store_true", help="only documents that need a clerk's review")
+    sp.add_argument("--json", action="store_true", help="as JSON")
 
     sp = add("show", cmd_show, "show a document (by id) or a dossier (by code)")
     sp.add_argument("id")
     sp.add_argument("--text", action="store_true", help="include the OCR text")
+    sp.add_argument("--json", action="store_true", help="as JSON (the export record and the history)")
 
-    sp = add("report", cmd_report, "scan-quality report per page")
+    sp = add("report", cmd_report, "counts of a period in the office's terms (or, with --pages, scan quality)")
+    from digitize.cli_ops import add_report_args
+
+    add_report_args(sp)
+    sp.add_argument("--pages", action="store_true", help="scan quality of every page")
     sp.add_argument("--rescan", action="store_true", help="only pages that should be scanned again")
+    sp.add_argument("--json", action="store_true", help="as JSON")
 
     sp = add("separator", cmd_separator, "print separator sheets for dossier codes")
     sp.add_argument("codes", nargs="+", metavar="CODE")
@@ -521,21 +467,30 @@ def build_parser() -> argparse.ArgumentParser:
     add("retry-failed", cmd_retry_failed, "distributed: queue failed jobs and failed files again")
     add("reconcile", cmd_reconcile, "distributed: queue again every file the index says is unfinished")
     add("reindex", cmd_reindex, "rebuild the index from object storage alone")
+    from digitize.cli_ops import add_watch
+
+    add_watch(add)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``digitize`` command."""
+    from digitize.i18n import set_language
     from digitize.logs import configure
 
     args = build_parser().parse_args(argv)
-    configure("DEBUG" if args.verbose else "INFO")
+    set_language(args.lang)
+    service = args.command in SERVICES
+    configure("DEBUG" if args.verbose else "INFO", clerk=not (args.verbose or service))
     try:
         settings = load_settings(archive=getattr(args, "archive", None), jobs=getattr(args, "jobs", None))
         return args.func(args, settings)
     except DigitizeError as e:
-        print(f"digitize: {e}", file=sys.stderr)
+        print(f"digitize: {_('error')}: {e}", file=sys.stderr)
         return e.exit_code
+
+
+SERVICES = ("serve", "worker", "watch")  # long-running: timestamped log lines with the job id
 
 
 if __name__ == "__main__":

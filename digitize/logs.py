@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import logging
 import re
+import sys
 from collections.abc import Iterator
 
 job_id: contextvars.ContextVar[str] = contextvars.ContextVar("digitize_job_id", default="-")
@@ -39,11 +40,66 @@ def job_context(value: str) -> Iterator[None]:
         job_id.reset(token)
 
 
-def configure(level: str | int = "INFO") -> None:
-    """Configure root logging for an entry point (CLI, worker, API)."""
-    handler = logging.StreamHandler()
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the stream of when it was made.
+
+    A handler that kept the ``sys.stderr`` of its creation writes into a closed file once that stream is
+    replaced and closed (pytest's capture, a daemon redirecting its output).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+_OURS = ("digitize", "workers", "storage")
+
+
+class _ClerkFilter(logging.Filter):
+    """For a clerk's terminal: only the project's own warnings and errors, and each once.
+
+    Library chatter (pikepdf, PIL, rq ...) is left out; records marked ``reported=True`` are left out too:
+    the command prints those itself (a failed file is on its own line and in the summary).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "reported", False):
+            return False
+        return record.name.split(".")[0] in _OURS
+
+
+def configure(level: str | int = "INFO", *, clerk: bool = False) -> None:
+    """Configure root logging for an entry point (CLI, worker, API).
+
+    ``clerk=True`` (the ``digitize`` command without ``-v``): warnings and errors of digitize itself, as
+    ``digitize: warning: ...`` lines, nothing from libraries. Otherwise timestamped lines with the job id.
+    Calling it again replaces the handler it installed before (never another one's).
+    """
+    handler = _CurrentStderrHandler()
     handler.addFilter(_ContextFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(job_id)s] %(name)s: %(message)s"))
+    handler._digitize = True  # type: ignore[attr-defined]
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if clerk:
+        handler.addFilter(_ClerkFilter())
+        handler.setFormatter(_ClerkFormatter())
+        handler.setLevel(logging.WARNING)
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(job_id)s] %(name)s: %(message)s"))
+        handler.setLevel(level)  # a logger set lower elsewhere (a test's caplog) does not reach the console
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_digitize", False)] + [handler]
     root.setLevel(level)
+
+
+class _ClerkFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        from digitize.i18n import _
+
+        kind = _("error") if record.levelno >= logging.ERROR else _("warning")
+        return f"digitize: {kind}: {record.getMessage()}"

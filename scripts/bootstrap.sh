@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up for a fresh Debian machine with Python 3.11+.
 #   scripts/bootstrap.sh demo   install everything, then run `digitize run` on the shipped samples
-#   scripts/bootstrap.sh test   install everything (test extras too), then run the test suite
+#   scripts/bootstrap.sh test   install everything (test extras too), then run the whole test suite,
+#                               slow tests included (extra arguments go to pytest)
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,7 @@ case "$mode" in
     echo "Documents: $VENV/bin/digitize --archive $archive list"
     ;;
   test)
-    exec "$VENV/bin/python" -m pytest -q "$@"
+    exec "$VENV/bin/python" -m pytest -q --runslow "$@"
     ;;
   *) echo "usage: $0 demo|test [args]" >&2; exit 2 ;;
 esac

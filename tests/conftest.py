@@ -55,6 +55,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_slow)
 
 
+@pytest.fixture(autouse=True)
+def _english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read the English messages whatever the machine's locale (``--lang vi`` tests ask for Vietnamese)."""
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 def _report_startup(name: str, seconds: float | None) -> None:
     sys.stderr.write(f"\n[services] {name} ready in {seconds or 0:.2f}s\n")
 

@@ -23,7 +23,7 @@ from digitize.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
-APP_SERVICES = ("api", "worker")
+APP_SERVICES = ("api", "worker", "watch")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")
 
 
@@ -101,7 +101,7 @@ def test_app_settings_validate_and_point_at_the_services(services: dict[str, Any
     assert interpolate(bucket_env) == env["DIGITIZE_S3_BUCKET"]  # the bucket created is the bucket used
 
 
-@pytest.mark.parametrize(("name", "subcommand"), [("api", "serve"), ("worker", "worker")])
+@pytest.mark.parametrize(("name", "subcommand"), [("api", "serve"), ("worker", "worker"), ("watch", "watch")])
 def test_commands_are_cli_subcommands(services: dict[str, Any], name: str, subcommand: str) -> None:
     from digitize.cli import build_parser
 
@@ -111,6 +111,20 @@ def test_commands_are_cli_subcommands(services: dict[str, Any], name: str, subco
     assert subcommand in subcommands(parser), f"`digitize {subcommand}` is missing"
     args = parser.parse_args(cmd[1:])  # exits (fails the test) on an unknown option
     assert args.command == subcommand
+
+
+def test_watch_queues_and_keeps_its_state_on_a_volume(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    from digitize.cli import build_parser
+
+    watch = services["watch"]
+    args = build_parser().parse_args(command_of(watch)[1:])
+    assert args.enqueue and args.done_dir and args.failed_dir
+    mounts = {v.rsplit(":", 1)[1]: v.rsplit(":", 1)[0] for v in watch["volumes"]}
+    archive = interpolate(env_of(watch)["DIGITIZE_ARCHIVE"])
+    assert mounts[archive] in compose["volumes"]  # the state survives a new container
+    scans = next(m for m in mounts if str(args.folder).startswith(m + "/"))
+    assert str(args.done_dir).startswith(scans + "/") and ".alive" in " ".join(watch["healthcheck"]["test"])
+    assert "deploy" not in watch  # one watcher per folder
 
 
 def test_api_listens_where_its_healthcheck_and_port_look(services: dict[str, Any]) -> None:

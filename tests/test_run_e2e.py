@@ -88,7 +88,7 @@ def test_rerun_does_no_new_work_and_no_duplicates(batch: dict, first_run: dict, 
     rc = main(["--archive", str(first_run["archive"]), "run", "--no-progress", str(batch["root"])])
     out = capsys.readouterr().out
     assert rc == 1  # the bad files are still bad
-    assert "3 already done earlier" in out and "0 pages processed" in out
+    assert "3 already done earlier" in out and "0 read now" in out
     after = _export(first_run["archive"], tmp_path)
     assert after == before
 
@@ -120,8 +120,8 @@ def test_summary_counts_every_file_and_page(batch: dict, tmp_path: Path, capsys:
     rc = main(["--archive", str(archive), "run", "--no-progress", str(sub)])
     out = capsys.readouterr().out
     assert rc == 1
-    assert "Files:     2 found — 1 done, 0 already done earlier, 1 failed" in out
-    assert "Pages:     2 — 2 read (1 blank), 0 failed" in out
+    assert "Files:     2 files found — 1 processed, 0 already done earlier, 1 failed" in out
+    assert "Pages:     2 pages — 2 read now (1 blank), 0 done earlier, 0 failed" in out
 
 
 def _fake_tesseract(bin_dir: Path, fail_call: int) -> None:
@@ -159,7 +159,7 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     rc = main(["--archive", str(archive), "run", "--no-progress", "--jobs", "1", str(src)])
     out = capsys.readouterr().out
     assert rc == 1
-    assert "Pages:     2 — 1 read (0 blank), 1 failed" in out
+    assert "Pages:     2 pages — 1 read now (0 blank), 0 done earlier, 1 failed" in out
     assert "scan.pdf" in out and "tesseract failed" in out
     # the next run (Tesseract in-process again) retries only the failed page and completes the file
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
@@ -167,7 +167,7 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     rc = main(["--archive", str(archive), "run", "--no-progress", str(src)])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "1 pages processed" in out
+    assert "1 read now" in out and "1 done earlier" in out
     assert len(_export(archive, tmp_path)) == 2
 
 
@@ -199,7 +199,7 @@ def test_a_page_that_kills_its_worker_fails_alone(tmp_path: Path, capsys: pytest
     rc = main(["--archive", str(archive), "run", "--no-progress", "--jobs", "2", str(src)])
     out = capsys.readouterr().out
     assert rc == 1
-    assert "Pages:     2 — 1 read (0 blank), 1 failed" in out, out
+    assert "Pages:     2 pages — 1 read now (0 blank), 0 done earlier, 1 failed" in out, out
     assert "worker process crashed on this page" in out, out
     # the good page was read; the dead one is kept in its document, for a clerk to see, not dropped
     records = _export(archive, tmp_path)
@@ -218,7 +218,9 @@ def test_stopped_run_resumes_where_it_stopped(tmp_path: Path, sig: signal.Signal
     archive = tmp_path / "a"
     cmd = [sys.executable, "-m", "digitize", "--archive", str(archive), "run", "--no-progress", "--jobs", "1",
            str(src)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # SIGINT as at a terminal: a suite started in the background by a script inherits it ignored
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pages_dir = archive / "objects" / "pages"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(pages_dir.rglob("*.json")):
@@ -231,7 +233,7 @@ def test_stopped_run_resumes_where_it_stopped(tmp_path: Path, sig: signal.Signal
     assert 1 <= done_before < 3
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert f"{3 - done_before} pages processed" in res.stdout
+    assert f"{3 - done_before} read now (0 blank), {done_before} done earlier" in res.stdout
     out = tmp_path / "o.jsonl"
     subprocess.run([sys.executable, "-m", "digitize", "--archive", str(archive), "export", "--jsonl", str(out)],
                    check=True)

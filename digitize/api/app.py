@@ -53,6 +53,9 @@ def create_app(settings: Settings, index: Index, store: ObjectStore, *, keys: En
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.include_router(routes.router)
     review_station.install(app)  # /review: the clerk's review station (HTML)
+    from digitize.api import reports
+
+    app.include_router(reports.router)
     app.add_exception_handler(DigitizeError, _digitize_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 

@@ -61,6 +61,8 @@ def require(permission: str) -> Callable[..., Awaitable[ApiKey]]:
         token = api_key or (credentials.credentials if credentials else None)
         key = access.authenticate(c.keys, token)
         if key is None:
+            if token:
+                raise UnauthorizedError("unknown or revoked API key: ask an administrator for a valid key")
             raise UnauthorizedError("an API key is required (X-API-Key or Authorization: Bearer)")
         if not key.may(permission):
             log.warning("key %s (role %s) denied %s on %s", key.name, key.role, permission, request.url.path)

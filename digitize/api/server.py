@@ -14,6 +14,15 @@ from storage.objects import ObjectStore
 log = logging.getLogger(__name__)
 
 
+def describe_store(store: ObjectStore) -> str:
+    """Where the objects are, for a start-up line (a folder, or an S3 bucket)."""
+    root = getattr(store, "root", None)
+    if root is not None:
+        return str(root)
+    bucket = getattr(store, "bucket", None)
+    return f"S3 bucket {bucket}" if bucket else type(store).__name__
+
+
 def import_hooks(settings: Settings, index: Index, store: ObjectStore
                  ) -> tuple[Callable[[str, str], str] | None, Callable[[], int] | None]:
     """``(on_import, queue_depth)`` for the API: with ``settings.api_queue`` an uploaded scan gets its
@@ -57,9 +66,11 @@ def serve(settings: Settings, host: str, port: int) -> None:
     store, index = storage.open(settings)
     on_import, queue_depth = import_hooks(settings, index, store)
     app = create_app(settings, index, store, signer=signer, on_import=on_import, queue_depth=queue_depth)
-    log.info("serving %s with %r on http://%s:%d (%s)", engine_url_safe(settings.index_db_url()), store, host, port,
-             f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned")
+    signing = f"copies signed by {signer.agency}" if signer else "no certificate: copies are unsigned"
+    log.info("serving http://%s:%d — index %s, objects in %s; %s", host, port,
+             engine_url_safe(settings.index_db_url()), describe_store(store), signing)
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        # access log: one line per request (client, method, path, status) through the "uvicorn.access" logger
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
     finally:
         index.close()

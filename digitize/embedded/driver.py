@@ -51,6 +51,7 @@ class FileReport:
     documents: int = 0
     needs_review: int = 0
     error: str | None = None
+    reason: str | None = None  # the error's reason code (digitize.errors), for a message in the clerk's language
 
 
 @dataclass
@@ -113,10 +114,15 @@ def _init_worker() -> None:
 def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
         progress: Progress | None = None) -> RunSummary:
     """Process every file under ``paths``; return a summary (never raises for a bad input file)."""
+    return run_candidates(list(discover(paths)), settings, index, store, progress)
+
+
+def run_candidates(candidates: list[Candidate], settings: Settings, index: Index, store: ObjectStore,
+                   progress: Progress | None = None) -> RunSummary:
+    """Process these files (each with the ``source`` name it is recorded under); as :func:`run`."""
     progress = progress or Progress()
     started = time.monotonic()
     summary = RunSummary()
-    candidates = list(discover(paths))
     progress.start(len(candidates))
     states: list[_FileState] = []
     seen: dict[str, str] = {}  # sha256 -> the name it was first found under in this run
@@ -164,7 +170,7 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
                           page_count=src.page_count, status="processing", original_key=okey)
     except (OSError, StorageError) as e:  # disk full, index locked: this file waits for the next run
         report.status, report.error = "failed", f"cannot store it in the archive: {_why(e)}"
-        log.error("%s: %s", src.source, report.error)
+        log.error("%s: %s", src.source, report.error, extra={"reported": True})
         progress.file_done(report)
         return None
     seen[src.sha256] = src.source
@@ -202,12 +208,12 @@ def _fail_input(cand: Candidate, err: InputError, index: Index, store: ObjectSto
             _record_failure(index, sha, cand.source, 0, err)
         except StorageError as e:
             log.error("%s: the failure could not be recorded in the index: %s", cand.source, e)
-    report.sha256, report.status, report.error = sha, "failed", str(err)
+    report.sha256, report.status, report.error, report.reason = sha, "failed", str(err), err.reason
 
 
 def _record_failure(index: Index, sha: str, source: str, size: int, err: InputError) -> None:
     """Record a rejected input in the index (when the index can be written at all) and log it once."""
-    log.error("%s", err)
+    log.error("%s", err, extra={"reported": True})  # the command prints the file's failure itself
     try:
         index.fail_file(sha, source=source, size=size, reason=err.reason, message=str(err))
     except StorageError as e:
@@ -324,8 +330,8 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
             outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
             write_file_record(index, store, st.src.sha256)  # what `digitize reindex` reads back
         except (DigitizeError, OSError) as e:
-            rep.status, rep.error = "failed", _why(e)
-            log.error("%s: %s", st.src.source, rep.error)
+            rep.status, rep.error, rep.reason = "failed", _why(e), getattr(e, "reason", "storage")
+            log.error("%s: %s", st.src.source, rep.error, extra={"reported": True})
             try:
                 index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
                                   reason=getattr(e, "reason", "storage"), message=rep.error)

@@ -146,7 +146,7 @@ def reject(store: ObjectStore, index: Index, sha256: str, source: str, path: Pat
     err.path = source
     index.fail_file(sha256, source=source, size=path.stat().st_size, reason=err.reason, message=str(err))
     write_file_record(index, store, sha256)
-    log.error("%s", err)
+    log.error("%s", err, extra={"reported": True})  # a command prints the file's failure itself
 
 
 def cleanup_intermediates(store: ObjectStore, sha256: str) -> int:

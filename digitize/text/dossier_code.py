@@ -1,6 +1,6 @@
 """Dossier codes (mã hồ sơ): parsing, validation, and finding them in OCR text and file names.
 
-Two forms are valid (DESIGN.md contract 4):
+Two forms are valid (docs/contracts.md, contract 4):
 
 - legacy ``<agency>-<yymmdd>-<seq>``, e.g. ``000.00.13.H56-210615-0001`` or ``38.98.H29-210519-0013``.
   The agency is the electronic identifier of Decision 20/2020/QĐ-TTg: dot-separated numeric groups of

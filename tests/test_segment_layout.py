@@ -99,3 +99,21 @@ def test_a_copy_mark_page_after_the_copied_document_starts_its_own_document() ->
                           ("Bắc Giang, ngày 23 tháng 02 năm 2010", 930, 423)])
     assert has_number_line(copy_mark)
     assert pages_of([first_page(1), copy_mark]) == [(1,), (2,)]
+
+
+def test_an_authentication_block_under_the_last_lines_of_text_does_not_start_a_document() -> None:
+    last = _page(2, [("26", 880, 140), ("Điều 37. Trách nhiệm thi hành", 376, 250),
+                     ("1. Tổng Tham mưu trưởng, Chủ nhiệm Tổng cục Chính trị, chỉ huy các cơ quan", 300, 307),
+                     ("BỘ QUỐC PHÒNG", 400, 678), ("XÁC THỰC VĂN BẢN HỢP NHẤT", 920, 678),
+                     ("Số: /VBHN-BQP", 375, 761), ("Hà Nội, ngày 04 tháng 5 năm 2026", 915, 770)])
+    assert not has_number_line(last)
+    assert pages_of([first_page(1), last]) == [(1, 2)]
+
+
+def test_a_wide_motto_above_the_number_line_is_not_running_text() -> None:
+    page = _page(2, [("UBND TỈNH PHÚ THỌ", 40, 40), ("CỘNG  HÒA  XÃ  HỘI  CHỦ  NGHĨA  VIỆT  NAM  ", 760, 40),
+                     ("VĂN PHÒNG", 140, 100), ("Sá: 6/0 /VP-KSTTHC", 40, 210)])
+    page = PageResult(page=2, width=W, height=H, quality=Quality(), text=page.text,
+                      words=tuple(w if w.text != "VIỆT" else Word("VIỆT", w.left, w.top, 700, w.height, w.conf,
+                                                                  w.block, w.par, w.line) for w in page.words))
+    assert has_number_line(page)

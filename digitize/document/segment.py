@@ -62,6 +62,8 @@ _TOP_FRACTION = 0.33  # with word boxes: the top third of the page
 _SO_LINE = re.compile(r"\W{0,2}s[oa06]\s*[:;.,]?\s*[0-9oli|/]{0,6}\S{0,2}\s*/\s*[a-z0-9]")
 _SO_LABEL_ONLY = re.compile(r"\W{0,2}s[oa06]\s*:")  # "Số:" whose number is handwritten and was not read
 _COLUMN_GAP = 3.0  # a gap wider than this many letter heights separates two columns
+_BODY_LINE = 0.5  # a line of running text spans more than half the page's width
+_BODY_LEFT = 0.3  # and starts at the left margin (the motto starts right of it)
 _NUMBER_LINE_MAX_WORDS = 6  # "Số: 123/QĐ-UBND" is 1-4 OCR words; a line of body text is longer
 _NUMBER_LINE_MAX_LEFT = 0.5  # the number line is under the issuer, in the left half
 _PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(?:trang\s*)?(\d{1,3})(?:\s*-)?\s*$")
@@ -135,14 +137,21 @@ def has_number_line(page: PageResult) -> bool:
 
     The header's number line starts with its "Số" label, sits in the left part of the page (under the
     issuer) and is short. A number cited in the body ("… theo Quyết định số 12/QĐ-UBND ngày …") is
-    inside a long line of running text and does not count: such pages continue a document."""
+    inside a long line of running text and does not count: such pages continue a document. Nor does a
+    number line under the end of running text (the authentication block of a consolidated text, closing
+    a short last page)."""
     if not (page.words and page.height and page.width):
         return any(_SO_LINE.match(fold(ln).strip()) for ln in _top_text(page).splitlines())
-    for row in _top_rows(page):
+    rows = _top_rows(page)
+    for row in rows:
         text = fold(" ".join(w.text for w in row)).strip()
         if len(row) > _NUMBER_LINE_MAX_WORDS or row[0].left > page.width * _NUMBER_LINE_MAX_LEFT:
             continue
-        if _SO_LINE.match(text) or _SO_LABEL_ONLY.fullmatch(text):
+        if not (_SO_LINE.match(text) or _SO_LABEL_ONLY.fullmatch(text)):
+            continue
+        body_above = any(r[0].top < row[0].top and r[0].left < _BODY_LEFT * page.width
+                         and r[-1].left + r[-1].width - r[0].left > _BODY_LINE * page.width for r in rows)
+        if not body_above:
             return True
     return False
 

@@ -57,8 +57,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests read the English messages whatever the machine's locale (``--lang vi`` tests ask for Vietnamese)."""
+    """Tests read the English messages whatever the machine's locale (``--lang vi`` tests ask for Vietnamese),
+    and whatever language the test before chose (the catalogue is process-wide, as in the command)."""
+    from digitize.i18n import set_language
+
     monkeypatch.setenv("LANGUAGE", "en")
+    set_language("en")
 
 
 def _report_startup(name: str, seconds: float | None) -> None:

@@ -147,13 +147,3 @@ def signer(ca):  # type: ignore[no-untyped-def]
 
     return sign.load_pkcs12(ca.p12, PASSWORD)
 
-
-@pytest.fixture(autouse=True)
-def _english_terminal() -> Iterator[None]:
-    """Each test starts and ends with English messages: `digitize --lang vi` in one test (or a Vietnamese
-    locale) must not change the language a later test reads."""
-    from digitize import i18n
-
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")

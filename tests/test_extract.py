@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from digitize.document.extract import build_lines, extract_metadata, official_metadata, signer_region
+from digitize.document.extract import extract_metadata, official_metadata
+from digitize.document.lines import build_lines
+from digitize.document.signer import signer_region
 from digitize.models import PageResult, Word
 from digitize.text.vntext import fold
 
@@ -436,7 +438,7 @@ def test_rendered_and_ocred_page(kind):
 
 
 def test_places_named_in_the_summary_are_respelled():
-    from digitize.document.extract import respell_places
+    from digitize.document.issuer import respell_places
 
     assert respell_places("cung cấp thông tin thửa đất tại thị trân Đồng Hưng") == (
         "cung cấp thông tin thửa đất tại thị trấn Đông Hưng")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from digitize.errors import OcrError
-from tests.gen import pages as g
+from digitize.samples import pages as g
 
 engine_mod = pytest.importorskip("digitize.page.tesseract.engine")
 if engine_mod.engine("vie") is None:

@@ -418,7 +418,7 @@ def test_rendered_and_ocred_page(kind):
     import numpy as np
 
     from digitize.page.tesseract.ocr import ocr_page
-    from tests.gen.documents import DocSpec, cong_van, render
+    from digitize.samples.documents import DocSpec, cong_van, render
 
     spec = DocSpec() if kind == "decision" else cong_van()
     rendered = render(spec)

@@ -20,9 +20,9 @@ from digitize.cli import print_summary
 from digitize.config import Settings
 from digitize.embedded import driver
 from digitize.errors import StorageError
+from digitize.samples import pages
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.gen import pages
 
 
 class FullDisk(LocalObjectStore):

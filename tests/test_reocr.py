@@ -9,8 +9,8 @@ import pytest
 from digitize.document.reocr import black_ink, make_reocr, page_image, region_words
 from digitize.models import PageResult
 from digitize.page.pdf import page_pdf
-from tests.gen import pages as P
-from tests.gen.documents import DocSpec, render
+from digitize.samples import pages as P
+from digitize.samples.documents import DocSpec, render
 
 DPI = 200
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from digitize.cli import main
-from tests.gen.documents import DocSpec, cong_van, render, save_pdf
+from digitize.samples.documents import DocSpec, cong_van, render, save_pdf
 from tests.test_ingest import bomb_png
 
 DPI = 200

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from digitize.cli import print_summary
 from digitize.config import Settings
 from digitize.embedded import driver
 from digitize.errors import StorageError
 from digitize.samples import pages
+from digitize.terminal import run_summary
 from storage.index import Index
 from storage.objects import LocalObjectStore
 
@@ -86,7 +86,7 @@ def test_the_same_bytes_under_two_names_are_read_once(tmp_path: Path, capsys: py
     assert _statuses(summary) == {"copy of scan-1.png": "done", "scan-1.png": "skipped", "scan-2.png": "done"}
     twin = next(f for f in summary.files if f.status == "skipped")
     assert twin.error == "same bytes as copy of scan-1.png"
-    print_summary(summary, Settings(archive=tmp_path / "archive"))
+    run_summary(summary, tmp_path / "archive")
     assert "  scan-1.png: same bytes as copy of scan-1.png" in capsys.readouterr().out
     index = Index.from_url(f"sqlite:///{tmp_path / 'archive' / 'index.sqlite'}")
     with index.engine.connect() as conn:
@@ -173,7 +173,7 @@ def test_index_locked_by_another_process(tmp_path: Path, capsys: pytest.CaptureF
         for f in summary.files:
             assert f.error and f.error.startswith("cannot store it in the archive: the archive's index is locked "
                                                   "by another process")
-        print_summary(summary, Settings(archive=archive))
+        run_summary(summary, archive)
         assert "scan-2.png: cannot store it in the archive: the archive's index is locked" in capsys.readouterr().out
         with pytest.raises(StorageError, match="index is locked by another process"):  # opening it meanwhile
             Index.from_url(f"sqlite:///{db}", lock_timeout=0.2).upsert_file(

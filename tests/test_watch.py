@@ -55,7 +55,7 @@ def test_a_slow_writer_is_processed_once_and_whole(tmp_path: Path) -> None:
     folder.mkdir()
     settings = Settings(archive=archive, jobs=1)
     archive.mkdir()
-    index = Index.from_url(settings.sqlite_url())
+    index = Index.from_url(settings.index_db_url())
     store = LocalObjectStore(archive / "objects")
     calls: list[list[str]] = []
     process = embedded_processor(settings, index, store)
@@ -170,7 +170,7 @@ def test_distributed_mode_queues_each_file_once(tmp_path: Path, redis_server: st
     import redis
     from rq import Queue
 
-    from workers.cluster import QUEUE_INGEST, ingest_job_id
+    from workers.queue import QUEUE_INGEST, ingest_job_id
 
     conn = redis.Redis.from_url(redis_server)
     conn.flushdb()

@@ -231,12 +231,12 @@ def embedded_processor(settings: Any, index: Any, store: Any) -> Processor:
 
 def queue_processor(cluster: Any) -> Processor:
     """Distributed mode: upload and queue the batch for the workers (they are recorded by file name)."""
-    from workers import cluster as distributed
+    from workers.queue import enqueue_paths
 
     def process(batch: list[Candidate]) -> dict[str, str]:
         out: dict[str, str] = {}
         for cand in batch:
-            rep = distributed.enqueue_paths([cand.path], cluster)
+            rep = enqueue_paths([cand.path], cluster)
             out[cand.source] = "failed" if rep.failed else "skipped" if rep.skipped else "queued"
             for line in rep.failed:
                 log.error("%s", line)

@@ -21,7 +21,7 @@ from digitize.handoff import sign
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.gen.certs import AGENCY, PASSWORD, Authority, make_ca
+from tests.gen.certs import AGENCY, PASSWORD, Authority, make_ca, validate
 from tests.test_api import FONT, populate, render_pdf
 
 
@@ -29,18 +29,6 @@ def two_page_pdf() -> bytes:
     from digitize.page.pdf import merge_pages
 
     return merge_pages([render_pdf(["QUYẾT ĐỊNH", "Về việc cấp phép xây dựng"]), render_pdf(["Trang 2"])])
-
-
-def validate(signed: bytes, ca: Authority):  # type: ignore[no-untyped-def]
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    reader = PdfFileReader(io.BytesIO(signed))
-    assert len(reader.embedded_signatures) == 1
-    embedded = reader.embedded_signatures[0]
-    status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[ca.root_asn1()]))
-    return embedded, status
 
 
 def page_text_with_annotations(pdf: bytes) -> str:

@@ -4,6 +4,7 @@ signing and publishing tests."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,3 +72,16 @@ def make_ca(folder: Path, *, org: str | None = AGENCY, password: str | None = PA
     p12 = folder / "agency.p12"
     p12.write_bytes(pkcs12.serialize_key_and_certificates(b"agency", key, leaf, [root], enc))
     return Authority(root=root, p12=p12, leaf=leaf)
+
+
+def validate(signed: bytes, ca: Authority):  # type: ignore[no-untyped-def]
+    """The signature embedded in a signed PDF and its validation against the test CA (pyHanko)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    reader = PdfFileReader(io.BytesIO(signed))
+    assert len(reader.embedded_signatures) == 1
+    embedded = reader.embedded_signatures[0]
+    status = validate_pdf_signature(embedded, ValidationContext(trust_roots=[ca.root_asn1()]))
+    return embedded, status

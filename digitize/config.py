@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,8 @@ class Settings(BaseSettings):
     # OCR
     lang: str = "vie"
     ocr_timeout: float = Field(default=180.0, gt=0)
+    # "library": libtesseract in-process (the tesseract command when it cannot be loaded); "cli": always the command
+    ocr_backend: Literal["library", "cli"] = "library"
     render_dpi: int = Field(default=300, ge=72, le=1200)
 
     # input limits

@@ -52,7 +52,7 @@ def make_files(out: Path) -> list[Path]:
     from PIL import Image
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.gen import pdfs
+    from digitize.samples import pdfs
 
     files = []
     rng = np.random.default_rng(0)

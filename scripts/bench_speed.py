@@ -113,7 +113,7 @@ def big_scan(path: Path, pages: int) -> None:
     import img2pdf
 
     sys.path.insert(0, str(ROOT))
-    from tests.gen import pages as P
+    from digitize.samples import pages as P
 
     variants = []
     for i in range(4):

@@ -3,7 +3,7 @@
 
     python scripts/make_samples.py [--out samples]
 
-Every page is drawn by the test generators (``tests/gen``) with Liberation Serif, then given what a
+Every page is drawn by the sample generators (``digitize/samples``) with Liberation Serif, then given what a
 scanner or a phone adds (skew, a 180° turn, noise, faded toner), and saved the way scanners save
 pages. The content is invented: no real person, dossier or document. Deterministic: running it
 again gives the same images.
@@ -14,19 +14,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import sys
 from pathlib import Path
 
 import img2pdf
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from digitize.samples import pages as P
+from digitize.samples import sheets as S
+from digitize.samples.documents import DocSpec, cong_van, render
 
-from tests.gen import gen_sheets as S  # noqa: E402
-from tests.gen import pages as P  # noqa: E402
-from tests.gen.documents import DocSpec, cong_van, render  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DPI = 200
 BOX_CODE = "000.00.13.H56-241126-0002"

@@ -133,8 +133,8 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A test certificate authority and the agency certificate it issued, as PKCS#12 (tests/test_sign.py)."""
-    from tests.test_sign import make_ca
+    """A test certificate authority and the agency certificate it issued, as PKCS#12 (tests/gen/certs.py)."""
+    from tests.gen.certs import make_ca
 
     return make_ca(tmp_path_factory.mktemp("ca"))
 
@@ -143,7 +143,7 @@ def ca(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def
 def signer(ca):  # type: ignore[no-untyped-def]
     """The copy signer loaded from the test agency's PKCS#12."""
     from digitize.handoff import sign
-    from tests.test_sign import PASSWORD
+    from tests.gen.certs import PASSWORD
 
     return sign.load_pkcs12(ca.p12, PASSWORD)
 

@@ -11,8 +11,8 @@ import zxingcpp
 
 from digitize.models import Code
 from digitize.page.codes import code_regions, read_codes
-from tests.gen import gen_sheets as G
-from tests.gen import pages as P
+from digitize.samples import pages as P
+from digitize.samples import sheets as G
 
 CODE = "000.00.15.H56-241126-0222"
 NEW = "H26.107.01-260203-010023"

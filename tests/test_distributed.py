@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from digitize.cli import main
-from tests.gen.documents import DocSpec, cong_van, render, save_pdf
+from digitize.samples.documents import DocSpec, cong_van, render, save_pdf
 from tests.services import RedisServer, S3Endpoint, SeaweedS3, ServiceUnavailable
 
 DPI = 150

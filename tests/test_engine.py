@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from digitize.errors import OcrError
-from tests.gen import pages as g
+from digitize.samples import pages as g
 
 engine_mod = pytest.importorskip("digitize.page.tesseract.engine")
 if engine_mod.engine("vie") is None:
@@ -69,24 +69,53 @@ def test_missing_language_data_is_a_clear_error() -> None:
         engine_mod.engine("xqz")
 
 
-def test_the_command_is_used_when_the_library_is_not(lines: np.ndarray) -> None:
-    code = (
-        "import sys, numpy as np\n"
-        "from digitize.page.tesseract.engine import engine\n"
-        "from digitize.page.tesseract.ocr import run_tesseract\n"
-        "assert engine('vie') is None\n"
-        "img = np.load(sys.argv[1])\n"
-        "tsv, _ = run_tesseract(img, dpi=200)\n"
-        "assert 'CỘNG' in tsv, tsv\n"
-    )
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"digitize-engine-{os.getpid()}.npy")
-    np.save(path, lines)
-    try:
-        env = dict(os.environ, DIGITIZE_TESSERACT_CLI="1")
-        r = subprocess.run([sys.executable, "-c", code, path], env=env, capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-    finally:
-        os.unlink(path)
+def test_the_command_is_used_when_the_library_is_not(lines: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    from digitize.page.tesseract.ocr import run_tesseract
+
+    monkeypatch.setattr(engine_mod, "_lib", None)
+    monkeypatch.setattr(engine_mod, "_lib_error", "libtesseract.so.5: cannot open shared object file")
+    assert engine_mod.engine("vie") is None
+    tsv, _ = run_tesseract(lines, dpi=200)
+    assert "CỘNG" in tsv, tsv
+
+
+def _recording_tesseract(bin_dir: Path) -> Path:
+    """A `tesseract` on PATH that notes each call's arguments in a file, then runs the real one."""
+    real = subprocess.run(["which", "tesseract"], capture_output=True, text=True, check=True).stdout.strip()
+    calls = bin_dir / "calls"
+    script = bin_dir / "tesseract"
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{real}" "$@"\n')
+    script.chmod(0o755)
+    return calls
+
+
+def test_the_ocr_backend_setting_chooses_library_or_command(lines: np.ndarray, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from digitize.config import load_settings
+    from digitize.page.tesseract.ocr import run_tesseract
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = _recording_tesseract(bin_dir)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    library, _ = run_tesseract(lines, dpi=200, backend="library")
+    assert not calls.exists()  # read in-process: the command was not run
+    monkeypatch.setenv("DIGITIZE_OCR_BACKEND", "cli")
+    backend = load_settings().ocr_backend
+    assert backend == "cli"
+    command, _ = run_tesseract(lines, dpi=200, lang="vie", backend=backend)
+    assert "-l vie" in calls.read_text()
+    assert "CỘNG" in command and command == library
+
+
+def test_an_unknown_ocr_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from digitize.config import load_settings
+
+    monkeypatch.setenv("DIGITIZE_OCR_BACKEND", "gpu")
+    with pytest.raises(ValidationError, match="ocr_backend"):
+        load_settings()
 
 
 def test_leptonica_messages_go_to_the_debug_log(caplog: pytest.LogCaptureFixture,

@@ -4,7 +4,7 @@ place names ("Ban Quản lý", "Xã hội"), and number lines whose digits were 
 
 from __future__ import annotations
 
-from tests.test_extract import LEFT, RIGHT, Sheet, body, footer, run
+from tests.gen.ocr_words import LEFT, RIGHT, Sheet, body, footer, run
 
 BODY = [
     "Căn cứ Luật Tổ chức Chính phủ ngày 19 tháng 6 năm 2015;",

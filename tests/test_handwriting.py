@@ -159,8 +159,8 @@ def test_day_read_by_pen_must_exist_in_the_printed_month(day, month, expect):
 @pytest.mark.parametrize(("number", "date", "noisy"), [("1530/QĐ-UBND", dt.date(2023, 11, 28), False),
                                                        ("07/QĐ-UBND", dt.date(2022, 1, 3), True)])
 def test_typed_number_and_date_are_left_as_tesseract_read_them(number, date, noisy):
-    from tests.gen import pages as P
-    from tests.gen.documents import DocSpec, render
+    from digitize.samples import pages as P
+    from digitize.samples.documents import DocSpec, render
 
     gray = np.asarray(render(DocSpec(number=number, date=date), dpi=300).pages[0])
     if noisy:

@@ -14,7 +14,7 @@ import pytest
 from digitize.models import InputKind
 from digitize.page.ingest import inspect, load_page
 from digitize.page.pdfpage import load_pdf_page
-from tests.gen import pdfs
+from digitize.samples import pdfs
 
 LIMITS = {"render_dpi": 300, "max_pixels": 10**8}
 COMBOS = [(p, "flate") for p in pdfs.PLACEMENTS] + [("plain", e) for e in pdfs.ENCODINGS[1:]] + [

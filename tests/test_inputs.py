@@ -20,7 +20,7 @@ from digitize.errors import CorruptFileError, ImageTooLargeError, InputError, Pa
 from digitize.models import InputKind
 from digitize.page import ingest
 from digitize.page.ingest import discover, inspect, load_page
-from tests.gen import pdfs
+from digitize.samples import pdfs
 
 LIMITS = {"max_pixels": 200_000_000, "max_pages": 5000, "render_dpi": 300}
 LOAD = {"max_pixels": 200_000_000, "render_dpi": 300}

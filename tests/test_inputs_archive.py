@@ -19,10 +19,10 @@ from PIL import Image
 from digitize.config import Settings
 from digitize.embedded import driver
 from digitize.errors import StorageError
+from digitize.samples import pages
 from digitize.terminal import run_summary
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.gen import pages
 
 
 class FullDisk(LocalObjectStore):

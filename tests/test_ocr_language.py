@@ -7,8 +7,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitize.page.tesseract.ocr import FOREIGN_LANG, ocr_page, vietnamese_share
-from tests.gen.documents import font
-from tests.gen.pages import render_page
+from digitize.samples.documents import font
+from digitize.samples.pages import render_page
 
 ENGLISH = ("INVESTMENT REGISTRATION CERTIFICATE", "This certificate is issued to the company named below,",
            "which is established under the laws of Singapore and has its",

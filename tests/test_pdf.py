@@ -13,7 +13,7 @@ import pytest
 
 from digitize.page.pdf import encode_image, merge_pages, page_pdf
 from digitize.page.tesseract.ocr import ocr_page
-from tests.gen.documents import DocSpec, render
+from digitize.samples.documents import DocSpec, render
 
 DPI = 200
 

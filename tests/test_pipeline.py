@@ -11,7 +11,7 @@ import pytest
 import digitize.page.preprocess as P
 from digitize.page.ingest import inspect
 from digitize.pipeline.page import PageTask, process_page
-from tests.gen.documents import DocSpec, render, save_pdf
+from digitize.samples.documents import DocSpec, render, save_pdf
 
 DPI = 200
 

@@ -7,7 +7,7 @@ import pytest
 
 from digitize.errors import PageError
 from digitize.page.preprocess import Prepared, dropout_gray, preprocess
-from tests.gen import pages as g
+from digitize.samples import pages as g
 
 A4_RATIO = 297 / 210
 

@@ -9,8 +9,8 @@ import pytest
 from digitize.document.reocr import black_ink, make_reocr, page_image, region_words
 from digitize.models import PageResult
 from digitize.page.pdf import page_pdf
-from tests.gen import pages as P
-from tests.gen.documents import DocSpec, render
+from digitize.samples import pages as P
+from digitize.samples.documents import DocSpec, render
 
 DPI = 200
 
@@ -72,3 +72,37 @@ def test_gray_seal_over_the_name_is_cut_by_the_stricter_ink_threshold():
     words = region_words(gray, (int(w * 0.45), int(h * 0.45), w, h), dpi=DPI)
     name = [wd for wd in words if wd.text in ("Nguyễn", "Thị", "Thanh", "Hương")]
     assert len(name) == 4 and min(wd.conf for wd in name) > 60
+
+
+@pytest.mark.parametrize("lang", ["vie", "xqz"])
+def test_finishing_a_file_reads_the_signer_again_with_the_run_s_ocr_settings(
+        tmp_path, caplog: pytest.LogCaptureFixture, lang: str) -> None:
+    from digitize.models import InputKind, SourceFile
+    from digitize.page.tesseract.ocr import ocr_page
+    from digitize.pipeline.file import finish_file
+    from digitize.pipeline.page import OcrOptions, PageOutcome
+    from digitize.pipeline.pagestore import save_page
+    from storage.index import Index
+    from storage.objects import LocalObjectStore
+
+    img = _page(seal=False)
+    h, w = img.shape[:2]
+    first = ocr_page(img, dpi=DPI)
+    name = {"Nguyễn", "Thị", "Thanh", "Hương"}
+    # the first reading lost the signer's name (as under a seal): finishing the file must read the block again
+    words = tuple(wd for wd in first.words if not (wd.top > 0.45 * h and wd.text in name))
+    assert len(words) < len(first.words)
+    result = PageResult(page=1, width=w, height=h, dpi=DPI, words=words, text=first.text, mean_conf=first.mean_conf)
+    store = LocalObjectStore(tmp_path / "objects")
+    index = Index.from_url(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    sha = "ab" * 32
+    index.upsert_file(sha, source="scan.pdf", size=1, kind="pdf", page_count=1, status="queued")
+    save_page(store, index, sha, PageOutcome(result, page_pdf(img, is_color=False, dpi=DPI, text_pdf=None)))
+    src = SourceFile(path="scan.pdf", source="scan.pdf", sha256=sha, size=1, kind=InputKind.PDF, page_count=1)
+    finish_file(src, [result], index, store, OcrOptions(lang=lang, timeout=60.0))
+    [doc] = index.list_documents(sha256=sha)
+    if lang == "vie":
+        assert doc.metadata.signer.value == "Nguyễn Thị Thanh Hương"
+    else:  # the configured language is the one asked for (and its missing model is reported, the page kept)
+        assert doc.metadata.signer.value is None
+        assert "language data for 'xqz'" in caplog.text

@@ -16,11 +16,11 @@ from PIL import Image
 from digitize.cli import main
 from digitize.handoff import publish, review
 from digitize.models import Field
+from digitize.samples import sheets as S
+from digitize.samples.documents import DocSpec, cong_van, render, save_pdf
 from storage import access, layout
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.gen import gen_sheets as S
-from tests.gen.documents import DocSpec, cong_van, render, save_pdf
 
 DPI = 200
 D1 = "000.00.13.H56-210615-0001"

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from digitize.cli import main
-from tests.gen.documents import DocSpec, cong_van, render, save_pdf
+from digitize.samples.documents import DocSpec, cong_van, render, save_pdf
 from tests.test_ingest import bomb_png
 
 DPI = 200
@@ -154,7 +154,7 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     bin_dir.mkdir()
     _fake_tesseract(bin_dir, fail_call=1)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DIGITIZE_TESSERACT_CLI", "1")  # the workers run the (crashing) tesseract command
+    monkeypatch.setenv("DIGITIZE_OCR_BACKEND", "cli")  # the workers run the (crashing) tesseract command
     archive = tmp_path / "a"
     rc = main(["--archive", str(archive), "run", "--no-progress", "--jobs", "1", str(src)])
     out = capsys.readouterr().out
@@ -163,7 +163,7 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     assert "scan.pdf" in out and "tesseract failed" in out
     # the next run (Tesseract in-process again) retries only the failed page and completes the file
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
-    monkeypatch.delenv("DIGITIZE_TESSERACT_CLI")
+    monkeypatch.delenv("DIGITIZE_OCR_BACKEND")
     rc = main(["--archive", str(archive), "run", "--no-progress", str(src)])
     out = capsys.readouterr().out
     assert rc == 0, out

@@ -6,7 +6,7 @@ import pytest
 
 from digitize.document.segment import segment
 from digitize.models import Code, PageKind, PageResult, Quality, Word
-from tests.gen import gen_sheets as G
+from digitize.samples import sheets as G
 
 A = "000.00.16.H56-200912-0098"
 B = "000.00.14.H56-210922-0032"

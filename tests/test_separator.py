@@ -14,7 +14,7 @@ from digitize.errors import DossierCodeError
 from digitize.models import Code
 from digitize.page.codes import read_codes
 from digitize.page.separator import write_sheets
-from tests.gen import pages as P
+from digitize.samples import pages as P
 
 CODES = ["000.00.13.H56-210615-0001", "38.98.H29-210519-0013", "H26.107.01-260203-010023"]
 

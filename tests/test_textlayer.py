@@ -13,8 +13,8 @@ from digitize.document.reocr import page_image
 from digitize.models import DocumentPlan, InputKind, SourceFile
 from digitize.page.textlayer import read_text_layer
 from digitize.pipeline.page import PageTask, make_document, process_page
+from digitize.samples.documents import DocSpec, cong_van
 from tests.gen import borndigital as bd
-from tests.gen.documents import DocSpec, cong_van
 
 
 def _squash(text: str) -> str:

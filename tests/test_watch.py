@@ -16,9 +16,9 @@ import pytest
 
 from digitize.config import Settings
 from digitize.embedded.watch import Watcher, WatchOptions, WatchState, embedded_processor, open_for_writing
+from digitize.samples.documents import DocSpec, render, save_pdf
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.gen.documents import DocSpec, render, save_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 DPI = 200

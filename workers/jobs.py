@@ -121,9 +121,7 @@ def ocr_page(sha256: str, page: int) -> dict[str, Any]:
         if not skipped:
             s = c.settings
             path = local_original(c.store, s, row)
-            outcome = process_page(PageTask(path=str(path), kind=source_file(row).kind, page=page,
-                                            render_dpi=s.render_dpi, max_pixels=s.max_pixels, lang=s.lang,
-                                            ocr_timeout=s.ocr_timeout))
+            outcome = process_page(PageTask.for_page(s, path=str(path), kind=source_file(row).kind, page=page))
             save_page(c.store, c.index, sha256, outcome)
             failed = outcome.result.failed
         if c.index.file_complete(sha256, int(row["page_count"] or 0)) and submit_finish(c, sha256):
@@ -135,7 +133,7 @@ def finish(sha256: str) -> dict[str, Any]:
     """Segment, extract, store and index a file's documents once all its pages are done; then write
     the file record and delete the page intermediates (kept while a page failed, for the retry)."""
     from digitize.pipeline.file import finish_file
-    from digitize.pipeline.page import failed_page
+    from digitize.pipeline.page import OcrOptions, failed_page
     from digitize.pipeline.pagestore import load_stored_page
 
     with job_context(_job_id(f"finish-{sha256[:16]}")):
@@ -159,7 +157,7 @@ def finish(sha256: str) -> dict[str, Any]:
                 log.warning("%s: pages %s are not done yet; %d queued again", row["source"], missing, n)
                 return {"documents": 0, "missing": missing}
             old = {d.doc_id for d in c.index.list_documents(sha256=sha256, kind=None)}
-            outcome = finish_file(source_file(row), results, c.index, c.store)
+            outcome = finish_file(source_file(row), results, c.index, c.store, OcrOptions.from_settings(c.settings))
             new = {d.doc_id for d in c.index.list_documents(sha256=sha256, kind=None)}
             delete_documents(c.store, old - new)
             row = _file_row(c, sha256)

@@ -56,7 +56,7 @@ def _score(words: Sequence[Word]) -> float:
 
 
 def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float = 300, lang: str = "vie",
-                 timeout: float = 60.0) -> tuple[Word, ...]:
+                 timeout: float = 60.0, backend: str = "library") -> tuple[Word, ...]:
     """OCR ``box`` (in page-result pixels; ``scale`` maps them to ``image`` pixels) as one text block and
     return its words in page-result coordinates."""
     from digitize.page.tesseract.ocr import parse_tsv, run_tesseract
@@ -73,7 +73,7 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
         if np.count_nonzero(ink < 128) < MIN_INK * ink.size:
             continue  # nothing left to read (the region is empty, or held only seal and signature)
         try:
-            tsv, _ = run_tesseract(ink, dpi=dpi, lang=lang, psm=6, timeout=timeout)
+            tsv, _ = run_tesseract(ink, dpi=dpi, lang=lang, psm=6, timeout=timeout, backend=backend)
         except OcrError as e:
             raise OcrError(f"{e.message} (on a page region)") from e
         words, _text = parse_tsv(tsv)
@@ -87,7 +87,7 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
 
 
 def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *, lang: str = "vie",
-               timeout: float = 60.0) -> Callable[[int, Box], Sequence[Word]]:
+               timeout: float = 60.0, backend: str = "library") -> Callable[[int, Box], Sequence[Word]]:
     """A ``reocr(page, box)`` callback for :func:`digitize.document.extract.extract_metadata` that reads the
     stored page PDFs through ``load_pdf(page_number)``. A page that cannot be read again gives no
     words (the first reading stands, with its review reason) and a warning in the log."""
@@ -101,7 +101,7 @@ def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *,
             image = page_image(load_pdf(page))
             scale = image.shape[1] / result.width  # the stored image may be finer than the one OCR read
             return region_words(image, box, scale=scale, dpi=(result.dpi or 300) * scale, lang=lang,
-                                timeout=timeout)
+                                timeout=timeout, backend=backend)
         except OcrError as e:
             log.warning("page %d: second reading of the signature block failed: %s", page, e)
             return ()

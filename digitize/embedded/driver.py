@@ -25,7 +25,7 @@ from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
 from digitize.page.ingest import Candidate, discover, heavy_pages, inspect
 from digitize.pipeline.file import finish_file, reject
-from digitize.pipeline.page import PageOutcome, PageTask, failed_page, process_page
+from digitize.pipeline.page import OcrOptions, PageOutcome, PageTask, failed_page, process_page
 from digitize.pipeline.pagestore import load_stored_page, save_page
 from storage import layout
 from storage.index import Index
@@ -223,16 +223,15 @@ def _record_failure(index: Index, sha: str, source: str, size: int, err: InputEr
 def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_FileState, PageTask]]:
     for st in states:
         for page in sorted(st.pending):
-            yield st, PageTask(path=st.src.path, kind=st.src.kind, page=page, render_dpi=settings.render_dpi,
-                               max_pixels=settings.max_pixels, lang=settings.lang,
-                               ocr_timeout=settings.ocr_timeout)
+            yield st, PageTask.for_page(settings, path=st.src.path, kind=st.src.kind, page=page)
 
 
 def _run_pages(states: list[_FileState], settings: Settings, index: Index, store: ObjectStore,
                summary: RunSummary, progress: Progress) -> None:
+    ocr = OcrOptions.from_settings(settings)
     for st in states:
         if not st.pending:
-            _finish(st, index, store, progress)
+            _finish(st, index, store, progress, ocr)
     todo = _tasks(states, settings)
     # Pages in flight when a worker process died. Any of them may have killed it, so each runs again
     # alone: a page that kills its worker while alone, MAX_CRASHES_PER_PAGE times, fails by itself.
@@ -257,7 +256,7 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         summary.pages_processed += 1
         progress.page_done()
         if not st.pending:
-            _finish(st, index, store, progress)
+            _finish(st, index, store, progress, ocr)
 
     while True:
         pool = _make_pool(settings.jobs)
@@ -323,11 +322,11 @@ def _make_pool(jobs: int) -> ProcessPoolExecutor:
                                initializer=_init_worker)
 
 
-def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress) -> None:
+def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress, ocr: OcrOptions) -> None:
     rep = st.report
     with job_context(st.src.sha256[:12]):
         try:
-            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store)
+            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store, ocr)
             write_file_record(index, store, st.src.sha256)  # what `digitize reindex` reads back
         except (DigitizeError, OSError) as e:
             rep.status, rep.error, rep.reason = "failed", _why(e), getattr(e, "reason", "storage")

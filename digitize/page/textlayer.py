@@ -315,7 +315,8 @@ def _words(chars: Sequence[_Char]) -> tuple[Word, ...]:
 
 
 def born_digital_page(path: Path, page: int, *, dpi: float = 300, max_pixels: int = 200_000_000,
-                      lang: str = "vie", timeout: float = 180.0) -> tuple[PageResult, bytes] | None:
+                      lang: str = "vie", timeout: float = 180.0, backend: str = "library"
+                      ) -> tuple[PageResult, bytes] | None:
     """The result and searchable PDF page of a born-digital page, or None when the page must be OCR'd.
 
     The page is rendered by poppler at ``dpi`` (coarser when that would pass ``max_pixels``) and kept
@@ -340,7 +341,8 @@ def born_digital_page(path: Path, page: int, *, dpi: float = 300, max_pixels: in
         layer = read_text_layer(path, page, width_px=w, height_px=h)
         if layer is None:
             return None
-    words = layer.words + image_words(image, layer.images, layer.words, dpi=dpi, lang=lang, timeout=timeout)
+    words = layer.words + image_words(image, layer.images, layer.words, dpi=dpi, lang=lang, timeout=timeout,
+                                       backend=backend)
     is_color = False
     if image.ndim == 3:
         f = min(1.0, 100.0 / dpi)
@@ -389,7 +391,7 @@ def _reading_order(blocks: list[list[list[tuple[str, tuple[float, float, float, 
 
 
 def image_words(image: np.ndarray, regions: Sequence[tuple[int, int, int, int]], text_words: Sequence[Word], *,
-                dpi: float, lang: str = "vie", timeout: float = 60.0) -> tuple[Word, ...]:
+                dpi: float, lang: str = "vie", timeout: float = 60.0, backend: str = "library") -> tuple[Word, ...]:
     """Words OCR'd in the image regions of a born-digital page (``image`` is the rendered page).
 
     Red and blue ink (seal, signature) are dropped first; words below ``IMAGE_WORD_CONF``, without a
@@ -410,7 +412,7 @@ def image_words(image: np.ndarray, regions: Sequence[tuple[int, int, int, int]],
         gray = dropout_gray(crop) if crop.ndim == 3 else crop
         if np.count_nonzero(gray < 128) < 0.002 * gray.size:
             continue  # nothing dark left (a seal or a signature in colour, a photo's light area)
-        ocr = ocr_page(np.ascontiguousarray(gray), dpi=dpi, lang=lang, timeout=timeout)
+        ocr = ocr_page(np.ascontiguousarray(gray), dpi=dpi, lang=lang, timeout=timeout, backend=backend)
         kept = [w for w in ocr.words if w.conf >= IMAGE_WORD_CONF and any(ch.isalnum() for ch in w.text)
                 and not _on_text(w, left, top, text_words)]
         for w in kept:

@@ -15,7 +15,7 @@ from digitize.errors import InputError, NotFoundError
 from digitize.handoff.export import export_record
 from digitize.models import Document, PageResult, SourceFile, to_dict
 from digitize.page.pdf import merge_pages
-from digitize.pipeline.page import make_document, plan_file
+from digitize.pipeline.page import OcrOptions, make_document, plan_file
 from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore
@@ -36,13 +36,15 @@ class FinishOutcome:
     error: str | None
 
 
-def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore) -> FinishOutcome:
-    """Turn a file's page results into stored, indexed documents."""
+def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore,
+                ocr: OcrOptions = OcrOptions()) -> FinishOutcome:
+    """Turn a file's page results into stored, indexed documents; ``ocr``: the settings for the second
+    readings of the signature block (the run's language, time limit and back-end)."""
     from digitize.document.reocr import make_reocr
 
     seg = plan_file(src, results)
     pdfs = PagePdfs(store, src.sha256)
-    reocr = make_reocr(results, pdfs.get)
+    reocr = make_reocr(results, pdfs.get, lang=ocr.lang, timeout=ocr.timeout, backend=ocr.backend)
     docs: list[Document] = []
     for plan in seg.plans:
         doc = make_document(src, plan, results, reocr=reocr)

@@ -11,9 +11,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digitize.errors import DigitizeError
 from digitize.models import Document, DocumentPlan, InputKind, Metadata, PageResult, Quality, SourceFile, Word
+
+if TYPE_CHECKING:
+    from digitize.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,28 @@ class PageTask:
     max_pixels: int = 200_000_000
     lang: str = "vie"
     ocr_timeout: float = 180.0
+    ocr_backend: str = "library"  # "library" (libtesseract in-process) or "cli" (the tesseract command)
+
+    @classmethod
+    def for_page(cls, settings: Settings, *, path: str, kind: InputKind, page: int) -> PageTask:
+        """The task for one page with the run's settings (read at the edge)."""
+        return cls(path=path, kind=kind, page=page, render_dpi=settings.render_dpi, max_pixels=settings.max_pixels,
+                   lang=settings.lang, ocr_timeout=settings.ocr_timeout, ocr_backend=settings.ocr_backend)
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """The OCR settings for the readings made after the page stage (the signature block read again when a
+    file is finished): the same language, time limit and back-end as the pages' own readings."""
+
+    lang: str = "vie"
+    timeout: float = 180.0
+    backend: str = "library"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OcrOptions:
+        """The run's OCR settings (read at the edge)."""
+        return cls(lang=settings.lang, timeout=settings.ocr_timeout, backend=settings.ocr_backend)
 
 
 @dataclass(frozen=True)
@@ -67,7 +93,8 @@ def _process_page(task: PageTask) -> PageOutcome:
         from digitize.page.textlayer import born_digital_page
 
         born = born_digital_page(Path(task.path), task.page, dpi=task.render_dpi, max_pixels=task.max_pixels,
-                                 lang=task.lang, timeout=task.ocr_timeout)
+                                 lang=task.lang, timeout=task.ocr_timeout,
+                                 backend=task.ocr_backend)
         if born is not None:
             return PageOutcome(*born)
     loaded = load_page(Path(task.path), task.kind, task.page, render_dpi=task.render_dpi,
@@ -81,12 +108,14 @@ def _process_page(task: PageTask) -> PageOutcome:
                        text_pdf=None)
         return PageOutcome(base, pdf)
     codes = read_codes(prepared.store_image)
-    ocr = ocr_page(prepared.ocr_image, dpi=prepared.dpi, lang=task.lang, timeout=task.ocr_timeout)
+    ocr = ocr_page(prepared.ocr_image, dpi=prepared.dpi, lang=task.lang, timeout=task.ocr_timeout,
+                   backend=task.ocr_backend)
     if not prepared.upright_sure and ocr.mean_conf < FLIP_BELOW_CONF:
         # Orientation from the reading itself: upside-down text reads at ~35-50 mean confidence, upright
         # text at 85-95 (dev corpus). Only a poor reading of an uncertain page pays for a second run.
         flipped = prepared.turned_180()
-        again = ocr_page(flipped.ocr_image, dpi=flipped.dpi, lang=task.lang, timeout=task.ocr_timeout)
+        again = ocr_page(flipped.ocr_image, dpi=flipped.dpi, lang=task.lang, timeout=task.ocr_timeout,
+                         backend=task.ocr_backend)
         if again.mean_conf > ocr.mean_conf + FLIP_MARGIN:
             prepared, ocr = flipped, again
     pdf = page_pdf(prepared.store_image, is_color=prepared.is_color, dpi=prepared.store_resolution,

@@ -21,7 +21,7 @@ import pikepdf
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
-from tests.gen.documents import FONT_DIRS, DocSpec, font, render
+from digitize.samples.documents import FONT_DIRS, DocSpec, font, render
 
 A4_PT = (595.28, 841.89)
 
@@ -205,7 +205,7 @@ def stamp_image(text: str = "BẢN SAO ĐIỆN TỬ", px_h: int = 150) -> np.nda
 
 def decision_pdf(path: Path, spec: DocSpec = DocSpec(), *, seal: bool = False, stamp: str | None = None,
                  decomposed: bool = False, rotate: int = 0) -> dict:
-    """A born-digital decision laid out like :func:`tests.gen.documents.render` (Decree 30 layout).
+    """A born-digital decision laid out like :func:`digitize.samples.documents.render` (Decree 30 layout).
 
     Returns ``{"fields": ..., "lines": [...], "stamp": text}``: the visible text line by line (the
     stamp picture's text is not part of it)."""

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import ImageDraw
 
-from tests.gen.documents import DocSpec, font, render
+from digitize.samples.documents import DocSpec, font, render
 
 BLUE = (170, 60, 20)  # BGR: ballpoint blue
 BLACK = (40, 35, 35)

@@ -8,7 +8,8 @@ the same settings, so the words come out the same (tested against the command li
 
 The bindings are the handful of C API calls this needs (``capi.h``, stable since Tesseract 4). When the
 library cannot be loaded (another platform, no ``libtesseract.so.5``) :func:`engine` returns None and
-:mod:`digitize.page.tesseract.ocr` runs the ``tesseract`` command instead.
+:mod:`digitize.page.tesseract.ocr` runs the ``tesseract`` command instead (as it does when the
+``ocr_backend`` setting is ``cli``).
 """
 
 from __future__ import annotations
@@ -76,9 +77,6 @@ def _library() -> ctypes.CDLL | None:
     with _lock:
         if _lib is not None or _lib_error is not None:
             return _lib
-        if os.environ.get("DIGITIZE_TESSERACT_CLI") == "1":
-            _lib_error = "DIGITIZE_TESSERACT_CLI=1"
-            return None
         # one OpenMP thread per page (workers scale by processes); read when the library is loaded
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         name = ctypes.util.find_library("tesseract") or "libtesseract.so.5"

@@ -64,16 +64,17 @@ def words_to_text(words: list[Word] | tuple[Word, ...]) -> str:
 
 
 def run_tesseract(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
-                  text_pdf: bool = False) -> tuple[str, bytes]:
+                  text_pdf: bool = False, backend: str = "library") -> tuple[str, bytes]:
     """One tesseract reading of a uint8 image (gray or BGR): its TSV output and, with ``text_pdf``, its
     text-only PDF page (else empty bytes).
 
-    The reading runs in this process (:mod:`digitize.page.tesseract.engine`) when libtesseract can be loaded, else
-    through the ``tesseract`` command. Failures become :class:`OcrError`.
+    With ``backend`` "library" the reading runs in this process (:mod:`digitize.page.tesseract.engine`) when
+    libtesseract can be loaded, else through the ``tesseract`` command; with "cli" always through the command.
+    Failures become :class:`OcrError`.
     """
     from digitize.page.tesseract.engine import engine
 
-    eng = engine(lang)
+    eng = engine(lang) if backend == "library" else None
     if eng is not None:
         return eng.recognize(image, dpi=dpi, psm=psm, timeout=timeout, text_pdf=text_pdf)
     return run_tesseract_cli(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, text_pdf=text_pdf)
@@ -135,7 +136,7 @@ def vietnamese_share(words: tuple[Word, ...]) -> float | None:
 
 
 def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, timeout: float = 180.0,
-             correct: bool = True) -> OcrOutput:
+             correct: bool = True, backend: str = "library") -> OcrOutput:
     """Run tesseract once on a page image (uint8 gray or BGR) and return words, text and text layer.
 
     A page read with ``vie`` whose words are mostly not Vietnamese syllables (an English or French page)
@@ -145,7 +146,7 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
     layer keeps Tesseract's own reading. The caller sets OMP_THREAD_LIMIT=1 in the worker's
     environment (one tesseract thread per page).
     """
-    tsv, pdf = run_tesseract(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, text_pdf=True)
+    tsv, pdf = run_tesseract(image, dpi=dpi, lang=lang, psm=psm, timeout=timeout, text_pdf=True, backend=backend)
     words, text = parse_tsv(tsv)
     mean = _mean_conf(words)
     foreign = False
@@ -153,7 +154,8 @@ def ocr_page(image: np.ndarray, *, dpi: float, lang: str = "vie", psm: int = 3, 
         share = vietnamese_share(words)
         foreign = share is not None and share < VIETNAMESE_BELOW and mean >= FOREIGN_MIN_CONF
         if foreign:  # e.g. an English investment certificate: "This is" would come out "Thị iu"
-            tsv2, pdf2 = run_tesseract(image, dpi=dpi, lang=FOREIGN_LANG, psm=psm, timeout=timeout, text_pdf=True)
+            tsv2, pdf2 = run_tesseract(image, dpi=dpi, lang=FOREIGN_LANG, psm=psm, timeout=timeout, text_pdf=True,
+                                       backend=backend)
             words2, text2 = parse_tsv(tsv2)
             log.debug("page not Vietnamese (%.0f%% syllables): read again with %s", 100 * share, FOREIGN_LANG)
             if _mean_conf(words2) >= mean:

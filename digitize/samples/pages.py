@@ -1,6 +1,6 @@
-"""Generate test page images: Vietnamese administrative text rendered with Liberation Serif, then degraded.
+"""Generate page images: Vietnamese administrative text rendered with Liberation Serif, then degraded.
 
-The font comes from :func:`tests.gen.documents.font` (one place that knows where Liberation Serif lives).
+The font comes from :func:`digitize.samples.documents.font` (one place that knows where Liberation Serif lives).
 
 Every function is deterministic for a given ``seed`` and returns a ``uint8`` numpy array: gray ``HxW``
 or BGR ``HxWx3`` (OpenCV order), as a scanner or ``cv2.imdecode`` would hand it over.
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tests.gen.documents import font
+from digitize.samples.documents import font
 
 A4_MM = (210.0, 297.0)
 

@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 
 from digitize.models import Code, PageResult, Quality
 from digitize.page.separator import INSTRUCTIONS, SUBTITLE, TITLE, render_sheet
-from tests.gen import pages as P
-from tests.gen.documents import font
+from digitize.samples import pages as P
+from digitize.samples.documents import font
 
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 RECEIPT_TITLE = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"

@@ -17,7 +17,7 @@ import numpy as np
 import pikepdf
 from PIL import Image, ImageCms
 
-from tests.gen.pages import render_page
+from digitize.samples.pages import render_page
 
 DPI = 200
 PLACEMENTS = ("plain", "ctm-rot90", "ctm-rot180", "ctm-rot270", "ctm-skew3", "ctm-skew-minus2", "flip-h", "flip-v",

@@ -1,0 +1,326 @@
+"""Field finders for the number, the issue date and place, the document type and the trích yếu."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from digitize.document import validate
+from digitize.document.lines import Line, _Found, _words_conf
+from digitize.document.skeleton import Skeleton, _centred
+from digitize.text import doctypes
+from digitize.text.doctypes import DocType
+from digitize.text.vntext import (
+    canonical,
+    collapse,
+    fold,
+    is_upper_text,
+    letter_ratio,
+    sentence_case,
+)
+
+# --- fields ---------------------------------------------------------------------------------------
+
+_SO_LABEL = re.compile(r"^\W{0,2}(s[oe06o]|so)\s*[:;.,]?\s*", re.IGNORECASE)
+_STAMP_WORDS = re.compile(r"\b(den|chuyen|luu ho so|cv den|cong van den)\b")
+
+
+def _is_stamp(ln: Line, lines: Sequence[Line]) -> bool:
+    """Incoming-mail stamps ("CÔNG VĂN ĐẾN / Số: … / Ngày: … / Chuyển: …") near this line."""
+    h = ln.height
+    for other in lines:
+        if other.page != ln.page or abs(other.cy - ln.cy) > 3.5 * h:
+            continue
+        if other.right < ln.left - 2 * h or other.left > ln.right + 2 * h:
+            continue
+        f = other.fold
+        if len(f.split()) <= 6 and re.search(r"\bden\b", f) and ("so" in f.split() or "cong van" in f or "cv" in f
+                                                                  or other is ln or "den" == f.split()[-1]):
+            return True
+        if re.match(r"^(chuyen|luu ho so|ky nhan)\b", f):
+            return True
+    return False
+
+
+def _label_rest(text: str) -> str | None:
+    """What follows a "Số:" label (OCR variants "Sô:", "S6:", "Sé:", "§ố"), or None when there is no label."""
+    text = re.sub(r"^(\W{0,2})[§$]", r"\1S", collapse(text))
+    f = fold(text)
+    m = re.match(r"^\W{0,2}s\s?[oe06]\s*[:;.,]?\s*(?=[0-9OoIl.…])", f)
+    if not m:
+        return None
+    return text[m.end() :] if len(text) == len(f) else _cut_like(text, f, m.end())
+
+
+def _cut_like(text: str, folded: str, pos: int) -> str:
+    """Cut ``text`` after the same number of words as ``folded[:pos]`` holds (folding may change length)."""
+    n = len(folded[:pos].split())
+    parts = collapse(text).split(" ")
+    # the label and the number may be glued ("Số:492/TB"): keep the digits
+    if n and n <= len(parts):
+        head = " ".join(parts[:n])
+        rest = " ".join(parts[n:])
+        m = re.search(r"[0-9OoIl.…]", head[2:]) if len(head) > 2 else None
+        if m and not rest:
+            return head[2 + m.start() :]
+        if m and re.match(r"^\W{0,2}\w{1,2}\s*[:;.,]?\s*$", head) is None:
+            return head[2 + m.start() :] + (" " + rest if rest else "")
+        return rest
+    return collapse(text)
+
+
+def _number_from(rest: str, doc_type: DocType | None) -> tuple[validate.ParsedNumber | None, int]:
+    """Parse the number after a label: the longest prefix of tokens that parses. Returns (parsed, tokens)."""
+    tokens = [t for t in (x.strip("'\"“”‘’`_|") for x in collapse(rest).split(" ")) if t]
+    best: tuple[validate.ParsedNumber | None, int] = (None, 0)
+    for n in range(1, min(len(tokens), 5) + 1):
+        parsed = validate.parse_number(" ".join(tokens[:n]), doc_type)
+        if parsed is not None:
+            best = (parsed, n)
+    return best
+
+
+_GLUED = re.compile(r"^([0-9OoIl]{1,5})([A-Za-zĐđ]{2,})$")
+
+
+def _number_from_glued(rest: str, doc_type: DocType | None) -> validate.ParsedNumber | None:
+    """ "302TBTNMT" (slash and dash lost): split after the document type's own abbreviation."""
+    if doc_type is None or not doc_type.abbreviation:
+        return None
+    m = _GLUED.match(re.sub(r"[^0-9A-Za-zĐđ]", "", rest))
+    if not m:
+        return None
+    letters = m.group(2)
+    abbr = doc_type.abbreviation
+    if fold(letters[: len(abbr)]) != fold(abbr) or len(letters) < len(abbr) + 2:
+        return None
+    return validate.parse_number(f"{m.group(1)}/{abbr}-{letters[len(abbr):]}", doc_type)
+
+
+def find_number(sk: Skeleton, doc_type: DocType | None) -> _Found:
+    """The document's own number: "Số:" under the issuer block (or under the heading on permits)."""
+    lines = sk.lines
+    if doc_type is not None and doc_type.number_label != "Số":
+        label = fold(doc_type.number_label)
+        for ln in lines:
+            f = ln.fold
+            if label in f:
+                rest = ln.text.split(":", 1)[1] if ":" in ln.text else " ".join(ln.text.split()[len(label.split()):])
+                token = re.sub(r"[^0-9A-Za-z]", "", rest.split()[0]) if rest.split() else ""
+                if re.fullmatch(r"[0-9A-Z]{6,15}", token):
+                    digits = [w for w in ln.words if any(ch.isdigit() for ch in w.text)]
+                    return _Found(token, _words_conf(digits), line=ln)
+                return _Found(None, 0.0, f"number: {doc_type.number_label} unreadable", line=ln)
+    candidates: list[tuple[int, Line, str]] = []
+    for ln in lines:
+        if ln.top > 0.75 * ln.page_height:
+            break
+        rest = _label_rest(ln.text)
+        in_issuer_column = ln.cx < sk.col_split and ln.top < sk.header_bottom + 0.02 * ln.page_height
+        if rest is None:
+            # the label itself lost ("3628/QĐ-UBND" alone under the issuer): the whole line must parse
+            text = ln.text.strip(" .,:;-_'\"|")
+            if in_issuer_column and re.match(r"^[0-9OoIl]", text):
+                parsed, n = _number_from(text, doc_type)
+                if parsed is not None and n == len(text.split()) and not _is_stamp(ln, lines):
+                    candidates.append((1, ln, text))
+            continue
+        if in_issuer_column:
+            rank = 0  # issuer column, under the issuer's name
+        elif sk.title is not None and _centred(ln) and 0 <= ln.top - sk.title.bottom < 6 * ln.height:
+            rank = 0  # under the heading (permits, extracts)
+        elif ln.top < sk.header_bottom:
+            rank = 2
+        else:
+            continue
+        if _is_stamp(ln, lines):
+            continue
+        candidates.append((rank, ln, rest))
+    candidates.sort(key=lambda c: (c[0], c[1].top))
+    for _rank, ln, rest in candidates:
+        parsed, n = _number_from(rest, doc_type)
+        if parsed is None:
+            glued = _number_from_glued(rest, doc_type)
+            if glued is not None:
+                return _Found(glued.text, min(_words_conf(ln.words), 0.5), "number: separators lost, rebuilt",
+                              line=ln)
+            if re.search(r"[.…_]{3,}", rest) or not re.search(r"\d", rest):
+                return _Found(None, 0.0, "number: blank or hand-written", line=ln)
+            return _Found(None, 0.0, f"number: unreadable ({len(rest)} characters)", line=ln)
+        used = [w for w in ln.words if any(ch.isdigit() for ch in w.text) or "/" in w.text][: max(n, 1) + 1]
+        conf = _words_conf(used or ln.words)
+        # Tesseract rates mixed tokens like "37/QĐ-UBND" low even when crisp; a clean, separately read
+        # label next to a number that parses and agrees with the type vouches for the print quality.
+        label = ln.words[0] if ln.words and _label_rest(ln.words[0].text) is not None else None
+        if label is None and ln.words and re.fullmatch(r"\W{0,2}s\s?[oe06]\s*[:;.,]?", fold(ln.words[0].text)):
+            label = ln.words[0]
+        if (label is not None and label not in used and not parsed.issues
+                and not validate.check_number_type(parsed, doc_type)):
+            conf = max(conf, min(label.conf / 100.0, 0.9))
+        reason = None
+        if parsed.issues:
+            conf = min(conf, 0.6)
+            reason = "number: " + "; ".join(parsed.issues)
+        return _Found(parsed.text, conf, reason, line=ln)
+    return _Found(None, 0.0, "number: not found")
+
+
+_PLACE_DATE = re.compile(r"^(?P<place>.*?)[\s,.;]*\bng\S{1,4}?\s*[:.]?\s*[0-9OoIl|!]{1,2}\b")
+
+
+def _date_line(ln: Line) -> tuple[str | None, dt.date | None]:
+    """(place, date) from "<place>, ngày dd tháng mm năm yyyy"."""
+    date = validate.parse_vn_date(ln.text)
+    if date is None:
+        return None, None
+    f = ln.fold
+    m = _PLACE_DATE.match(f)
+    if not m:
+        return None, date
+    n_words = len(m.group("place").split())
+    place_words = collapse(ln.text).split(" ")[:n_words]
+    place = " ".join(place_words).strip(" ,.;:")
+    return (place or None), date
+
+
+def _is_place(text: str | None) -> bool:
+    if not text:
+        return False
+    words = text.split()
+    return 1 <= len(words) <= 5 and all(w[:1].isupper() for w in words) and letter_ratio(text) > 0.85
+
+
+def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
+    """Issue date and place: the "<place>, ngày …" line right of the number, else above the signer."""
+    cands: list[tuple[int, Line, str | None, dt.date]] = []
+    for lines in pages_lines:
+        for ln in lines:
+            if ln.left < 0.3 * ln.page_width:
+                continue
+            place, date = _date_line(ln)
+            if date is None:
+                continue
+            f = ln.fold
+            if re.search(r"(dang ky|lan dau|sinh|cap ngay|ky:|thoi gian)", f.split("ngay")[0]):
+                continue
+            in_header = (ln.page == 0 and ln.top < sk.header_bottom + ln.height
+                         and ln.left >= sk.col_split - 0.05 * ln.page_width)
+            rank = 0 if in_header and _is_place(place) else 1 if _is_place(place) else 2 if in_header else 3
+            cands.append((rank, ln, place, date))
+    if not cands:
+        return _Found(None, 0.0, "issued_date: not found"), _Found(None, 0.0, "place: not found")
+    cands.sort(key=lambda c: (c[0], c[1].page, c[1].top))
+    _rank, ln, place, date = cands[0]
+    date_words = [w for w in ln.words if any(ch.isdigit() for ch in w.text)]
+    date_f = _Found(date.isoformat(), _words_conf(date_words), line=ln)
+    if _is_place(place):
+        n = len(place.split()) if place else 0
+        place_f = _Found(canonical(place), _words_conf(ln.words[:n]), line=ln)
+    else:
+        place_f = _Found(None, 0.0, "place: unreadable", line=ln)
+    return date_f, place_f
+
+
+_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?v?\s*[:.]?\s|vv\s|ve viec\s)")
+
+
+def _is_vv(folded: str) -> bool:
+    """A công văn's trích yếu line: "V/v …" (OCR: "V/ …", "Vv …", "V/v: …")."""
+    return bool(_VV.match(folded + " "))
+
+
+def _clean_summary(text: str) -> str:
+    """Trích yếu text: leading dashes and stray full stops inside the sentence removed."""
+    text = collapse(text).lstrip(" -–—_.,;:'\"")
+    text = re.sub(r"\s*\.\s+(?=[a-zà-ỹđ])", " ", text)
+    return canonical(text.rstrip(" .;,"))
+
+
+def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | None) -> _Found:
+    """Trích yếu: the centred lines under the type name, or "V/v …" under a công văn's number."""
+    lines = sk.lines
+    if doc_type is not None and doc_type.kind == "cong_van" or sk.title is None:
+        start = None
+        for ln in lines:
+            if ln.top > sk.header_bottom + 2 * ln.height or ln.top > 0.45 * ln.page_height:
+                break
+            if ln.cx < sk.col_split and _is_vv(ln.fold):
+                if number_line is None or ln.top >= number_line.top:
+                    start = ln
+                    break
+        if start is None:
+            if doc_type is not None and doc_type.kind == "cong_van":
+                return _Found(None, 0.0, "summary: V/v line not found")
+            return _Found(None, 0.0, None if doc_type is not None and not doc_type.has_summary else
+                          "summary: not found")
+        parts = [start]
+        cur = start
+        for ln in lines:
+            if ln.top <= cur.top or ln.cx >= sk.col_split or ln.right > sk.col_split + 0.05 * ln.page_width:
+                continue
+            if ln.top - cur.bottom > 1.2 * cur.height:
+                break
+            if is_upper_text(ln.text, threshold=0.7) or _STAMP_WORDS.search(ln.fold) or ln.fold.startswith("kinh gui"):
+                break  # an incoming-mail stamp or the addressee under the trích yếu
+            parts.append(ln)
+            cur = ln
+        text = collapse(" ".join(p.text for p in parts))
+        text = re.sub(r"^\W{0,2}[vV]\s?[/l1|]\s?[vV]?\s*[:.]?\s*", "V/v ", text)
+        return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=start)
+    if doc_type is None:
+        return _Found(None, 0.0, "summary: document type unknown")
+    last = sk.title_lines[-1]
+    parts: list[Line] = []
+    upper_parts = False
+    ref = sk.title.cx
+    cur = last
+    for ln in lines:
+        if ln.top <= last.top + 0.5 * last.height or ln in sk.title_lines:
+            continue
+        gap = ln.top - cur.bottom
+        if gap > (1.0 if parts else 2.5) * ln.height:
+            break
+        if abs(ln.cx - ref) > 0.03 * ln.page_width:
+            if ln.left > ref + 0.1 * ln.page_width or ln.right < ref - 0.1 * ln.page_width:
+                continue  # something beside the heading (a stamp, a margin note)
+            break
+        f = ln.fold
+        caps_summary = doc_type.kind == "legal" and (not parts or upper_parts)  # a decree's trích yếu is in capitals
+        if caps_summary and is_upper_text(ln.text, threshold=0.7) and not f.startswith(("can cu", "chinh phu")):
+            parts.append(ln)
+            upper_parts = True
+            cur = ln
+            continue
+        if (is_upper_text(ln.text, threshold=0.7) or f.startswith(("can cu", "kinh gui", "(", "so:", "ma so"))
+                or _label_rest(ln.text) is not None or letter_ratio(ln.text) < 0.6):
+            break
+        if not parts and not doc_type.has_summary and not f.startswith("ve viec"):
+            break
+        parts.append(ln)
+        cur = ln
+    if not parts:
+        if doc_type.has_summary and doc_type.kind in ("administrative", "legal"):
+            return _Found(None, 0.0, "summary: not found")
+        return _Found(None, 1.0)
+    text = " ".join(p.text for p in parts)
+    if upper_parts:
+        text = sentence_case(text)
+    return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=parts[0])
+
+
+def find_doc_type(sk: Skeleton) -> _Found:
+    """Type name from the heading; a công văn has none and puts "V/v …" under its number."""
+    if sk.title_type is not None:
+        conf = min(_words_conf([w for ln in sk.title_lines for w in ln.words]), sk.title_score)
+        return _Found(sk.title_type.name, conf, line=sk.title)
+    for ln in sk.lines:
+        if ln.top > sk.header_bottom + 3 * ln.height:
+            break
+        if ln.cx < sk.col_split and _is_vv(ln.fold):
+            return _Found(doctypes.CONG_VAN.name, ln.conf, line=ln)
+    for ln in sk.lines:
+        if ln.fold.startswith("kinh gui") and ln.top < 0.5 * ln.page_height:
+            return _Found(doctypes.CONG_VAN.name, min(ln.conf, 0.7), "doc_type: no heading, read as công văn",
+                          line=ln)
+    return _Found(None, 0.0, "doc_type: no type heading found")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from digitize.errors import SigningError
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.services import free_port
+from tests.services import free_port, start_digitize_serve, stop_process
 from tests.test_api import D1, populate
 
 
@@ -60,29 +58,11 @@ def served(archive: Path) -> Iterator[tuple[str, str]]:
     token = access.create_key(index, "ops", "admin")
     index.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "digitize", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env_for(archive), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc = start_digitize_serve(env_for(archive), port, subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"digitize serve did not come up: {out[-2000:]}")
-            time.sleep(0.1)
-        yield base, token
+        yield f"http://127.0.0.1:{port}", token
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         if proc.stdout:
             proc.stdout.close()
 

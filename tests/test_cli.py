@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +16,7 @@ from digitize.cli import main
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.services import free_port
+from tests.services import free_port, start_digitize_serve
 from tests.test_api import D1, make_env, populate
 from tests.test_api_serve import env_for
 
@@ -143,17 +142,8 @@ def test_serve_says_where_it_serves_and_logs_each_request(archive: Path) -> None
     token = access.create_key(index, "ops", "admin")
     index.close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "digitize", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env_for(archive), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = start_digitize_serve(env_for(archive), port, subprocess.PIPE, cwd=ROOT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
         r = httpx.get(f"http://127.0.0.1:{port}/api/v1/dossiers/{D1}", headers={"X-API-Key": token}, timeout=5)
         assert r.status_code == 200
     finally:

@@ -5,8 +5,6 @@ off mid-stream (issue 16). No 5xx, no unhandled error in the server's log, nothi
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ import sqlalchemy as sa
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.services import free_port
+from tests.services import free_port, start_digitize_serve, stop_process
 from tests.test_api import D1, populate, render_pdf
 from tests.test_api_serve import env_for
 
@@ -54,29 +52,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "digitize", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env_for(tmp_path, DIGITIZE_MAX_UPLOAD_BYTES=str(LIMIT)), stdout=out,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+        proc = start_digitize_serve(env_for(tmp_path, DIGITIZE_MAX_UPLOAD_BYTES=str(LIMIT)), port, out)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"digitize serve did not come up: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield Server(base, tokens, tmp_path, log)
+        yield Server(f"http://127.0.0.1:{port}", tokens, tmp_path, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def _multipart(data: bytes, *, filename: str = "scan.pdf", part_type: str = "application/pdf",

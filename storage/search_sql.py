@@ -1,0 +1,98 @@
+"""The full-text search structures of the index and the migration that builds them.
+
+SQLite: an FTS5 table ``documents_fts`` (contentless: the text is kept once, in ``documents``), kept in
+step with ``documents`` by triggers, so every writer (pipeline, review, reindex, bulk loads) updates it.
+Its columns are the exact-lower text, the folded text, the folded type (one token), the folded issuer
+and tags (kind, cleared/review). Its rowid is the document's ``search_rowid``: the issued date
+(``yyyymmdd``) times 2**32 plus a number allocated within that day, so the FTS rowid order *is* the
+newest-first order and a date range is a rowid range.
+
+PostgreSQL: generated ``tsvector`` columns (``simple`` configuration over the folded and the
+exact-lower copies, which Python builds the same way for both back-ends, so no ``unaccent``
+extension or superuser is needed) with GIN indexes, and a B-tree on the issued date.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+DAY = 4294967296  # 2**32 rowids per issued date
+
+# issued_date 'YYYY-MM-DD' -> YYYYMMDD, anything else (NULL, partial) -> 0 (sorts last)
+_DAYNUM = ("(CASE WHEN {d} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' "
+           "THEN CAST(substr({d},1,4)||substr({d},6,2)||substr({d},9,2) AS INTEGER) ELSE 0 END)")
+
+
+def _fts_values(row: str) -> str:
+    """The FTS column values of a ``documents`` row (``new`` or ``old`` in a trigger), in column order."""
+    return (f"{row}.search_lower, {row}.search_folded, replace({row}.doc_type_folded, ' ', ''), "
+            f"{row}.issuer_folded, 'kind' || {row}.kind || ' ' || "
+            f"CASE WHEN {row}.needs_review THEN 'review' ELSE 'cleared' END")
+
+
+def _alloc(row: str) -> str:
+    """SQL for a free rowid in the day of ``row``'s issued date (the last used one + 1)."""
+    day = _DAYNUM.format(d=f"{row}.issued_date")
+    return (f"coalesce((SELECT rowid + 1 FROM documents_fts WHERE rowid >= {day} * {DAY} "
+            f"AND rowid < ({day} + 1) * {DAY} ORDER BY rowid DESC LIMIT 1), {day} * {DAY})")
+
+
+_COLS = "exact, folded, doctype, issuer, tags"
+
+SQLITE_DDL = [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5({_COLS}, content='', "
+    "tokenize='unicode61 remove_diacritics 0')",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ix_documents_search_rowid ON documents (search_rowid)",
+    f"""CREATE TRIGGER IF NOT EXISTS documents_fts_ai AFTER INSERT ON documents BEGIN
+        UPDATE documents SET search_rowid = {_alloc('new')} WHERE rowid = new.rowid;
+        INSERT INTO documents_fts(rowid, {_COLS})
+            SELECT search_rowid, {_fts_values('new')} FROM documents WHERE rowid = new.rowid;
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS documents_fts_ad AFTER DELETE ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, {_COLS})
+            VALUES ('delete', old.search_rowid, {_fts_values('old')});
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS documents_fts_au AFTER UPDATE OF search_lower, search_folded, doc_type_folded,
+        issuer_folded, issued_date, kind, needs_review ON documents BEGIN
+        INSERT INTO documents_fts(documents_fts, rowid, {_COLS})
+            VALUES ('delete', old.search_rowid, {_fts_values('old')});
+        UPDATE documents SET search_rowid = {_alloc('new')} WHERE rowid = new.rowid;
+        INSERT INTO documents_fts(rowid, {_COLS})
+            SELECT search_rowid, {_fts_values('new')} FROM documents WHERE rowid = new.rowid;
+    END""",
+]
+
+POSTGRES_DDL = [
+    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS search_exact_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_lower)) STORED",
+    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS search_folded_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_folded)) STORED",
+    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS issuer_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, issuer_folded)) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_documents_exact_tsv ON documents USING gin (search_exact_tsv)",
+    "CREATE INDEX IF NOT EXISTS ix_documents_folded_tsv ON documents USING gin (search_folded_tsv)",
+    "CREATE INDEX IF NOT EXISTS ix_documents_issuer_tsv ON documents USING gin (issuer_tsv)",
+    "CREATE INDEX IF NOT EXISTS ix_documents_date ON documents (issued_date DESC NULLS LAST, doc_id)",
+    "CREATE INDEX IF NOT EXISTS ix_documents_type ON documents (doc_type_folded)",
+]
+
+
+def migrate_search(conn: Connection) -> None:
+    """Schema v3: build the full-text index (for an existing archive, over every document it holds)."""
+    cols = {c["name"] for c in sa.inspect(conn).get_columns("documents")}
+    if "search_rowid" not in cols:
+        conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN search_rowid BIGINT")
+    if conn.dialect.name == "postgresql":
+        for ddl in POSTGRES_DDL:
+            conn.exec_driver_sql(ddl)
+        return
+    day = _DAYNUM.format(d="issued_date")
+    # existing rows: a unique number within each day (the table's rowid), then the index in one pass
+    conn.exec_driver_sql(f"UPDATE documents SET search_rowid = {day} * {DAY} + rowid")
+    conn.exec_driver_sql(f"CREATE VIRTUAL TABLE documents_fts USING fts5({_COLS}, content='', "
+                         "tokenize='unicode61 remove_diacritics 0')")
+    conn.exec_driver_sql(f"INSERT INTO documents_fts(rowid, {_COLS}) "
+                         f"SELECT search_rowid, {_fts_values('documents')} FROM documents")
+    for ddl in SQLITE_DDL[1:]:
+        conn.exec_driver_sql(ddl)

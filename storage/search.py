@@ -16,8 +16,6 @@ than one matching fifty; the total is one count over the index.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from storage.folding import fold, lower
+from storage.folding import fold, words
 from storage.schema import documents
 from storage.search_sql import DAY
 
 MAX_TOKENS = 12
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -45,11 +42,6 @@ class SearchQuery:
     limit: int = 20
     offset: int = 0
     cleared_only: bool = False  # only documents that need no review (what the portal role sees)
-
-
-def words(text: str) -> list[str]:
-    """The words of a text as the index tokenises them (letters and digits), exact-lower form."""
-    return _WORD.findall(unicodedata.normalize("NFC", lower(text)))
 
 
 def search(engine: Engine, query: SearchQuery) -> tuple[int, list[Any]]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from storage.folding import SEARCH_FIELDS, search_columns, words
+
 DAY = 4294967296  # 2**32 rowids per issued date
 
 # issued_date 'YYYY-MM-DD' -> YYYYMMDD, anything else (NULL, partial) -> 0 (sorts last)
@@ -64,11 +66,13 @@ SQLITE_DDL = [
 ]
 
 POSTGRES_DDL = [
-    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS search_exact_tsv tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_lower)) STORED",
-    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS search_folded_tsv tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_folded)) STORED",
-    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS issuer_tsv tsvector "
+    # one ALTER: the table is rewritten once to fill the three generated columns
+    "ALTER TABLE documents "
+    "ADD COLUMN IF NOT EXISTS search_exact_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_lower)) STORED, "
+    "ADD COLUMN IF NOT EXISTS search_folded_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_folded)) STORED, "
+    "ADD COLUMN IF NOT EXISTS issuer_tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, issuer_folded)) STORED",
     "CREATE INDEX IF NOT EXISTS ix_documents_exact_tsv ON documents USING gin (search_exact_tsv)",
     "CREATE INDEX IF NOT EXISTS ix_documents_folded_tsv ON documents USING gin (search_folded_tsv)",
@@ -84,6 +88,7 @@ def migrate_search(conn: Connection) -> None:
     if "search_rowid" not in cols:
         conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN search_rowid BIGINT")
     if conn.dialect.name == "postgresql":
+        _normalize_search_columns(conn)
         for ddl in POSTGRES_DDL:
             conn.exec_driver_sql(ddl)
         return
@@ -96,3 +101,26 @@ def migrate_search(conn: Connection) -> None:
                          f"SELECT search_rowid, {_fts_values('documents')} FROM documents")
     for ddl in SQLITE_DDL[1:]:
         conn.exec_driver_sql(ddl)
+
+
+def _normalize_search_columns(conn: Connection, batch: int = 5000) -> int:
+    """Rewrite the search copies of rows written before v3 (raw lower-cased text) as words separated by
+    one space, the form PostgreSQL's parser cuts like the query (``45/GPXD`` -> ``45 gpxd``); returns
+    how many rows changed. Rows already in that form are only read."""
+    docs = sa.table("documents", *(sa.column(n) for n in ("doc_id", "search_lower", "text", "dossier_id",
+                                                              "search_folded", "doc_type_folded", "issuer_folded",
+                                                              *SEARCH_FIELDS)))
+    last, changed = "", 0
+    while True:
+        rows = conn.execute(sa.select(docs.c.doc_id, docs.c.search_lower).where(docs.c.doc_id > last)
+                            .order_by(docs.c.doc_id).limit(batch)).all()
+        if not rows:
+            return changed
+        last = rows[-1].doc_id
+        stale = [r.doc_id for r in rows if " ".join(words(r.search_lower)) != r.search_lower]
+        if not stale:
+            continue
+        for r in conn.execute(sa.select(docs).where(docs.c.doc_id.in_(stale))).all():
+            cols = search_columns({k: getattr(r, k) for k in SEARCH_FIELDS}, r.text, r.dossier_id)
+            conn.execute(docs.update().where(docs.c.doc_id == r.doc_id).values(**cols))
+            changed += 1

@@ -51,6 +51,15 @@ def words(text: str) -> list[str]:
     return _WORD.findall(lower(text))
 
 
+PAIR_EXACT, PAIR_FOLDED = "\u01c2", "\u01c1"  # letters (ǂ, ǁ) no word holds: join the two words of a pair
+
+
+def pairs(ws: list[str], sep: str) -> list[str]:
+    """Adjacent word pairs as single tokens ("quyết", "định" -> "quyếtǂđịnh"): a phrase is found by
+    its pairs, without reading word positions."""
+    return [f"{a}{sep}{b}" for a, b in zip(ws, ws[1:], strict=False)]
+
+
 def search_text(values: dict[str, str | None], text: str, dossier_id: str | None = None) -> str:
     """The searchable text of a document: its metadata values, dossier code and OCR text."""
     parts = [values.get(k) or "" for k in SEARCH_FIELDS]
@@ -62,10 +71,12 @@ def search_text(values: dict[str, str | None], text: str, dossier_id: str | None
 def search_columns(values: dict[str, str | None], text: str, dossier_id: str | None = None) -> dict[str, str]:
     """The index's search columns for a document: its words exact-lower and folded (one space between
     words, so every back-end's tokeniser cuts them the same way), the folded type and issuer."""
-    body = " ".join(words(search_text(values, text, dossier_id)))
+    ws = words(search_text(values, text, dossier_id))
+    folded = [fold(w) for w in ws]
     return {
-        "search_lower": body,
-        "search_folded": fold(body),
+        "search_lower": " ".join(ws),
+        "search_folded": " ".join(folded),
+        "search_pairs": " ".join(dict.fromkeys(pairs(ws, PAIR_EXACT) + pairs(folded, PAIR_FOLDED))),
         "doc_type_folded": fold(values.get("doc_type") or ""),
         "issuer_folded": fold(values.get("issuer") or ""),
     }

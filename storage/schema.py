@@ -86,6 +86,7 @@ documents = sa.Table(
     sa.Column("search_folded", sa.Text, nullable=False, default=""),
     sa.Column("doc_type_folded", sa.Text, nullable=False, default=""),
     sa.Column("issuer_folded", sa.Text, nullable=False, default=""),
+    sa.Column("search_pairs", sa.Text),  # adjacent word pairs, exact and folded (storage/folding.py)
     # full-text key (SQLite: the FTS5 rowid, issued day * 2**32 + n; see storage/search_sql.py)
     sa.Column("search_rowid", sa.BigInteger),
 )

@@ -23,9 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from storage.folding import fold, words
+from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs, words
 from storage.schema import documents
-from storage.search_sql import DAY
+from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
 
@@ -52,7 +52,7 @@ def search(engine: Engine, query: SearchQuery) -> tuple[int, list[Any]]:
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             return _sqlite(conn, query, q_words)
-        return _postgres(conn, query, q_words)
+        return _plain(conn, query, q_words)
 
 
 def _collect(tiers: list[Callable[[int], list[Any]]], query: SearchQuery) -> list[Any]:
@@ -78,48 +78,61 @@ def _quote(text: str) -> str:
 
 
 def _fts_tiers(q_words: list[str]) -> list[str]:
+    folded_words = [fold(w) for w in q_words]
     exact = [_quote(w) for w in q_words]
-    folded = [_quote(fold(w)) for w in q_words]
-    phrase_e = f"exact : {_quote(' '.join(q_words))}"
-    phrase_f = f"folded : {_quote(' '.join(fold(w) for w in q_words))}"
+    folded = [_quote(FOLD_MARK + w) for w in folded_words]
     all_e = f"exact : ({' AND '.join(exact)})"
     any_e = f"exact : ({' OR '.join(exact)})"
     all_f = f"folded : ({' AND '.join(folded)})"
-    return [phrase_e, f"{phrase_f} AND {all_e}", f"{phrase_f} AND {any_e}", phrase_f,
-            f"{all_f} AND {all_e}", f"{all_f} AND {any_e}", all_f]
+    if len(q_words) == 1:
+        phrase_e, phrase_f = all_e, all_f
+    else:
+        phrase_e = f"pairs : ({' AND '.join(_quote(p) for p in pairs(q_words, PAIR_EXACT))})"
+        phrase_f = f"pairs : ({' AND '.join(_quote(p) for p in pairs(folded_words, PAIR_FOLDED))})"
+    return _tiers(phrase_e, phrase_f, all_e, any_e, all_f, lambda a, b: f"{a} AND {b}")
+
+
+def _tiers(phrase_e: Any, phrase_f: Any, all_e: Any, any_e: Any, all_f: Any, both: Callable[[Any, Any], Any]
+           ) -> list[Any]:
+    """The seven tiers, best first (each a subset of the last: every word, folded)."""
+    return [phrase_e, both(phrase_f, all_e), both(phrase_f, any_e), phrase_f,
+            both(all_f, all_e), both(all_f, any_e), all_f]
 
 
 def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[int, list[Any]]:
-    filters = ['tags : "kindresult"']
+    positive, negative = [], ['tags : "other"']
     if query.cleared_only:
-        filters.append('tags : "cleared"')
+        negative.append('tags : "review"')
     if query.doc_type:
-        filters.append(f"doctype : {_quote(fold(query.doc_type).replace(' ', ''))}")
+        positive.append(f"doctype : {_quote(fold(query.doc_type).replace(' ', ''))}")
     if query.issuer:
         issuer = words(fold(query.issuer))
         if not issuer:
             return 0, []
-        filters.append(f"issuer : {_quote(' '.join(issuer))}")
+        positive.append(f"issuer : {_quote(' '.join(issuer))}")
+    if not q_words and not positive:  # nothing to match: list by date from the table
+        return _plain(conn, query, [])
     lo, hi = 0, (99991231 + 1) * DAY
     if query.date_from:
         lo = int(query.date_from.strftime("%Y%m%d")) * DAY
+    elif query.date_to:
+        lo = DAY  # a date range leaves out documents without a date
     if query.date_to:
         hi = (int(query.date_to.strftime("%Y%m%d")) + 1) * DAY
-    if query.date_from is None:
-        lo = 0 if query.date_to is None else DAY  # a date range leaves out documents without a date
-    where = " AND ".join(filters)
     tiers = _fts_tiers(q_words) if q_words else [""]
+    exclude = f" NOT ({' OR '.join(negative)})"
+
+    def match(expr: str) -> str:
+        return " AND ".join(f"({e})" for e in [expr, *positive] if e) + exclude
 
     def run(expr: str) -> Callable[[int], list[Any]]:
-        match = f"({expr}) AND {where}" if expr else where
         return lambda n: [r[0] for r in conn.exec_driver_sql(
             "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND rowid < ? "
-            "ORDER BY rowid DESC LIMIT ?", (match, lo, hi, n))]
+            "ORDER BY rowid DESC LIMIT ?", (match(expr), lo, hi, n))]
 
     keys = _collect([run(t) for t in tiers], query)
-    total_match = f"({tiers[-1]}) AND {where}" if tiers[-1] else where
     total = conn.exec_driver_sql("SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ? "
-                                 "AND rowid >= ? AND rowid < ?", (total_match, lo, hi)).scalar() or 0
+                                 "AND rowid >= ? AND rowid < ?", (match(tiers[-1]), lo, hi)).scalar() or 0
     if not keys:
         return int(total), []
     rows = {r.search_rowid: r for r in conn.execute(sa.select(documents)
@@ -137,20 +150,23 @@ def _ts(column: str, func: str, text: str) -> sa.ColumnElement[bool]:
 
 def _pg_tiers(q_words: list[str]) -> list[sa.ColumnElement[bool]]:
     exact, folded = " ".join(q_words), " ".join(fold(w) for w in q_words)
-    phrase_e = _ts("search_exact_tsv", "phraseto_tsquery", exact)
-    phrase_f = _ts("search_folded_tsv", "phraseto_tsquery", folded)
     all_e = _ts("search_exact_tsv", "plainto_tsquery", exact)
     any_e = _ts("search_exact_tsv", "to_tsquery", " | ".join(_pg_lexeme(w) for w in q_words))
     all_f = _ts("search_folded_tsv", "plainto_tsquery", folded)
-    return [phrase_e, sa.and_(phrase_f, all_e), sa.and_(phrase_f, any_e), phrase_f,
-            sa.and_(all_f, all_e), sa.and_(all_f, any_e), all_f]
+    if len(q_words) == 1:
+        phrase_e, phrase_f = all_e, all_f
+    else:
+        phrase_e = _ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(q_words, PAIR_EXACT)))
+        phrase_f = _ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(folded.split(" "), PAIR_FOLDED)))
+    return _tiers(phrase_e, phrase_f, all_e, any_e, all_f, sa.and_)
 
 
 def _pg_lexeme(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
 
 
-def _postgres(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[int, list[Any]]:
+def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[int, list[Any]]:
+    """PostgreSQL's search (tsvector columns), and either back-end's listing when nothing is to be matched."""
     c = documents.c
     where: list[sa.ColumnElement[bool]] = [c.kind == "result"]
     if query.cleared_only:

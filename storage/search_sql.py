@@ -26,11 +26,18 @@ _DAYNUM = ("(CASE WHEN {d} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' "
            "THEN CAST(substr({d},1,4)||substr({d},6,2)||substr({d},9,2) AS INTEGER) ELSE 0 END)")
 
 
+FOLD_MARK = "\u01c0"  # (ǀ) put before every folded word in FTS5, so a folded and an exact word never share a token
+
+
 def _fts_values(row: str) -> str:
-    """The FTS column values of a ``documents`` row (``new`` or ``old`` in a trigger), in column order."""
-    return (f"{row}.search_lower, {row}.search_folded, replace({row}.doc_type_folded, ' ', ''), "
-            f"{row}.issuer_folded, 'kind' || {row}.kind || ' ' || "
-            f"CASE WHEN {row}.needs_review THEN 'review' ELSE 'cleared' END")
+    """The FTS column values of a ``documents`` row (``new`` or ``old`` in a trigger), in column order.
+    Tags hold what the search leaves out: documents that are no result, and those awaiting review."""
+    return (f"{row}.search_lower, "
+            f"CASE WHEN {row}.search_folded = '' THEN '' "
+            f"ELSE '{FOLD_MARK}' || replace({row}.search_folded, ' ', ' {FOLD_MARK}') END, "
+            f"coalesce({row}.search_pairs, ''), replace({row}.doc_type_folded, ' ', ''), {row}.issuer_folded, "
+            f"CASE WHEN {row}.kind = 'result' THEN '' ELSE 'other ' END || "
+            f"CASE WHEN {row}.needs_review THEN 'review' ELSE '' END")
 
 
 def _alloc(row: str) -> str:
@@ -40,7 +47,7 @@ def _alloc(row: str) -> str:
             f"AND rowid < ({day} + 1) * {DAY} ORDER BY rowid DESC LIMIT 1), {day} * {DAY})")
 
 
-_COLS = "exact, folded, doctype, issuer, tags"
+_COLS = "exact, folded, pairs, doctype, issuer, tags"
 
 SQLITE_DDL = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5({_COLS}, content='', "
@@ -55,7 +62,8 @@ SQLITE_DDL = [
         INSERT INTO documents_fts(documents_fts, rowid, {_COLS})
             VALUES ('delete', old.search_rowid, {_fts_values('old')});
     END""",
-    f"""CREATE TRIGGER IF NOT EXISTS documents_fts_au AFTER UPDATE OF search_lower, search_folded, doc_type_folded,
+    f"""CREATE TRIGGER IF NOT EXISTS documents_fts_au AFTER UPDATE OF search_lower, search_folded, search_pairs,
+        doc_type_folded,
         issuer_folded, issued_date, kind, needs_review ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, {_COLS})
             VALUES ('delete', old.search_rowid, {_fts_values('old')});
@@ -68,18 +76,21 @@ SQLITE_DDL = [
 POSTGRES_DDL = [
     # one ALTER: the table is rewritten once to fill the three generated columns
     "ALTER TABLE documents "
+    "ADD COLUMN IF NOT EXISTS search_pairs_tsv tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, coalesce(search_pairs, ''))) STORED, "
     "ADD COLUMN IF NOT EXISTS search_exact_tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_lower)) STORED, "
     "ADD COLUMN IF NOT EXISTS search_folded_tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_folded)) STORED, "
     "ADD COLUMN IF NOT EXISTS issuer_tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, issuer_folded)) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_documents_pairs_tsv ON documents USING gin (search_pairs_tsv)",
     "CREATE INDEX IF NOT EXISTS ix_documents_exact_tsv ON documents USING gin (search_exact_tsv)",
     "CREATE INDEX IF NOT EXISTS ix_documents_folded_tsv ON documents USING gin (search_folded_tsv)",
     "CREATE INDEX IF NOT EXISTS ix_documents_issuer_tsv ON documents USING gin (issuer_tsv)",
-    "CREATE INDEX IF NOT EXISTS ix_documents_date ON documents (issued_date DESC NULLS LAST, doc_id)",
     "CREATE INDEX IF NOT EXISTS ix_documents_type ON documents (doc_type_folded)",
 ]
+DATE_INDEX = "CREATE INDEX IF NOT EXISTS ix_documents_date ON documents (issued_date DESC, doc_id)"
 
 
 def migrate_search(conn: Connection) -> None:
@@ -87,8 +98,11 @@ def migrate_search(conn: Connection) -> None:
     cols = {c["name"] for c in sa.inspect(conn).get_columns("documents")}
     if "search_rowid" not in cols:
         conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN search_rowid BIGINT")
+    if "search_pairs" not in cols:
+        conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN search_pairs TEXT")
+    _normalize_search_columns(conn)
+    conn.exec_driver_sql(DATE_INDEX)
     if conn.dialect.name == "postgresql":
-        _normalize_search_columns(conn)
         for ddl in POSTGRES_DDL:
             conn.exec_driver_sql(ddl)
         return
@@ -104,20 +118,21 @@ def migrate_search(conn: Connection) -> None:
 
 
 def _normalize_search_columns(conn: Connection, batch: int = 5000) -> int:
-    """Rewrite the search copies of rows written before v3 (raw lower-cased text) as words separated by
-    one space, the form PostgreSQL's parser cuts like the query (``45/GPXD`` -> ``45 gpxd``); returns
-    how many rows changed. Rows already in that form are only read."""
-    docs = sa.table("documents", *(sa.column(n) for n in ("doc_id", "search_lower", "text", "dossier_id",
+    """Rewrite the search copies of rows written before v3 (raw lower-cased text, no word pairs) as words
+    separated by one space, the form every tokeniser cuts like the query (``45/GPXD`` -> ``45 gpxd``),
+    and their pairs; returns how many rows changed. Rows already in that form are only read."""
+    docs = sa.table("documents", *(sa.column(n) for n in ("doc_id", "search_lower", "search_pairs", "text",
+                                                              "dossier_id",
                                                               "search_folded", "doc_type_folded", "issuer_folded",
                                                               *SEARCH_FIELDS)))
     last, changed = "", 0
     while True:
-        rows = conn.execute(sa.select(docs.c.doc_id, docs.c.search_lower).where(docs.c.doc_id > last)
-                            .order_by(docs.c.doc_id).limit(batch)).all()
+        rows = conn.execute(sa.select(docs.c.doc_id, docs.c.search_lower, docs.c.search_pairs.is_(None))
+                            .where(docs.c.doc_id > last).order_by(docs.c.doc_id).limit(batch)).all()
         if not rows:
             return changed
         last = rows[-1].doc_id
-        stale = [r.doc_id for r in rows if " ".join(words(r.search_lower)) != r.search_lower]
+        stale = [r[0] for r in rows if r[2] or " ".join(words(r[1])) != r[1]]
         if not stale:
             continue
         for r in conn.execute(sa.select(docs).where(docs.c.doc_id.in_(stale))).all():

@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lookups", type=int, default=3000)
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--workdir", type=Path, help="where the throwaway SQLite archive goes (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the SQLite archive (its path is printed)")
     args = ap.parse_args(argv)
     results: dict[str, dict[str, list[float]]] = {}
     work = Path(tempfile.mkdtemp(prefix="digitize-bench-search-", dir=args.workdir))
@@ -223,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
                 results["PostgreSQL"] = bench("PostgreSQL (tsvector, GIN)", url,
                                               lambda: load_postgres(url, args.documents), args)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     ok = True
     print(f"\nat {args.documents:,} documents (targets: search p99 <= 100 ms, lookup p99 <= 20 ms):")
     for name, out in results.items():

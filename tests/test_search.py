@@ -97,6 +97,7 @@ def test_filters_paging_and_total(index: Index) -> None:
     assert numbers(index.search(SearchQuery(q="cap phep", date_from=dt.date(2015, 1, 1),
                                             date_to=dt.date(2018, 12, 31)))) == ["8", "7", "6", "5"]
     assert index.search(SearchQuery())[0] == 12  # no query: every result document, newest first
+    assert numbers(index.search(SearchQuery(date_to=dt.date(2013, 12, 31), cleared_only=True))) == ["2", "1"]
 
 
 def test_index_follows_writes(index: Index) -> None:

@@ -90,7 +90,8 @@ POSTGRES_DDL = [
     "CREATE INDEX IF NOT EXISTS ix_documents_issuer_tsv ON documents USING gin (issuer_tsv)",
     "CREATE INDEX IF NOT EXISTS ix_documents_type ON documents (doc_type_folded)",
 ]
-DATE_INDEX = "CREATE INDEX IF NOT EXISTS ix_documents_date ON documents (issued_date DESC, doc_id)"
+# the listing's order (SQLite puts NULL last in a DESC index by itself; PostgreSQL has to be told)
+DATE_INDEX = "CREATE INDEX IF NOT EXISTS ix_documents_date ON documents (issued_date DESC{nulls}, doc_id)"
 
 
 def migrate_search(conn: Connection) -> None:
@@ -101,7 +102,7 @@ def migrate_search(conn: Connection) -> None:
     if "search_pairs" not in cols:
         conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN search_pairs TEXT")
     _normalize_search_columns(conn)
-    conn.exec_driver_sql(DATE_INDEX)
+    conn.exec_driver_sql(DATE_INDEX.format(nulls=" NULLS LAST" if conn.dialect.name == "postgresql" else ""))
     if conn.dialect.name == "postgresql":
         for ddl in POSTGRES_DDL:
             conn.exec_driver_sql(ddl)

@@ -25,12 +25,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digitize.models import Document, Field, Metadata  # noqa: E402
 from storage import access  # noqa: E402
+from storage.folding import fold  # noqa: E402
 from storage.index import Index, _doc_row, documents, now  # noqa: E402
 
 AGENCIES = ["000.00.13.H56", "38.98.H29", "000.21.30.H01", "000.00.07.G12", "45.12.H40"]
@@ -52,8 +55,29 @@ QUERIES = ["quyet dinh cap phep", "Quyết định cấp phép xây dựng", "gi
            "quy hoach chi tiet"]
 
 
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Lý"]
+MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Quốc", "Thanh", "Ngọc", "Đức", "Thu", "Xuân"]
+GIVEN = ["An", "Bình", "Cường", "Dũng", "Hạnh", "Hùng", "Lan", "Mai", "Nam", "Phương", "Quang", "Sơn", "Thảo",
+         "Tuấn", "Yến", "Hà", "Long", "Đông", "Trang", "Khánh"]
+COMMUNES = ["xã Vũ Tây", "xã Thanh Nê", "xã Quang Trung", "xã Bình Minh", "phường Kỳ Bá", "phường Tiền Phong",
+            "xã Đông Hưng", "thị trấn Kiến Xương", "xã Tây Sơn", "xã Hồng Thái", "xã Nam Cao", "xã An Bình"]
+SENTENCES = ["Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;",
+             "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư;",
+             "Căn cứ Luật Đất đai ngày 18 tháng 01 năm 2024;", "Xét đề nghị của Trưởng phòng Tư pháp;",
+             "Xét hồ sơ đề nghị của {person}, sinh năm {year}, thường trú tại {commune}, tỉnh Thái Bình;",
+             "Giao {person} chịu trách nhiệm thi hành Quyết định này.",
+             "Diện tích {area} m2 tại thửa đất số {plot}, tờ bản đồ số {sheet}, {commune}.",
+             "Quyết định này có hiệu lực kể từ ngày ký.", "Chánh Văn phòng, Thủ trưởng các cơ quan liên quan thi hành."]
+
+
+def _person(rng: random.Random) -> str:
+    return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+
+
 def synthetic(i: int, rng: random.Random) -> tuple[str, Document]:
-    """The i-th synthetic document and the sha256 of the 'file' it came from (50 documents per file)."""
+    """The i-th synthetic document and the sha256 of the 'file' it came from (50 documents per file):
+    Decree 30 metadata and a few hundred characters of body text; one issuer in twenty typed without
+    diacritics (as OCR or a hurried clerk may leave it)."""
     file_no = i // 50
     sha = hashlib.sha256(f"file-{file_no}".encode()).hexdigest()
     page = (i % 50) * 2 + 1
@@ -66,17 +90,33 @@ def synthetic(i: int, rng: random.Random) -> tuple[str, Document]:
         code = f"{AGENCIES[dossier_no % len(AGENCIES)]}-21{month:02d}{day:02d}-{dossier_no % 10000:04d}"
     doc_type, notation = rng.choice(TYPES)
     subject = rng.choice(SUBJECTS)
-    md = Metadata(doc_type=Field(doc_type, 0.95), number=Field(f"{rng.randint(1, 999)}/{notation}", 0.9),
-                  issued_date=Field(f"20{rng.randint(15, 25)}-{rng.randint(1, 12):02d}-{day:02d}", 0.9),
-                  issuer=Field(rng.choice(ISSUERS), 0.9), place=Field("Thái Bình", 0.8),
+    issuer = rng.choice(ISSUERS)
+    if rng.random() < 0.05:
+        issuer = fold(issuer).title()
+    year = rng.randint(2015, 2025)
+    number = f"{rng.randint(1, 999)}/{notation}"
+    md = Metadata(doc_type=Field(doc_type, 0.95), number=Field(number, 0.9),
+                  issued_date=Field(f"{year}-{rng.randint(1, 12):02d}-{day:02d}", 0.9),
+                  issuer=Field(issuer, 0.9), place=Field("Thái Bình", 0.8),
                   summary=Field(f"Về việc {subject}", 0.8), signer=Field(rng.choice(SIGNERS), 0.9),
                   signer_position=Field("Chủ tịch", 0.9))
-    text = f"{doc_type.upper()}\nVề việc {subject}\n{FILLER * rng.randint(1, 3)}"
+    body = " ".join(rng.choice(SENTENCES).format(person=_person(rng), year=rng.randint(1950, 2000),
+                                                 commune=rng.choice(COMMUNES), area=rng.randint(40, 900),
+                                                 plot=rng.randint(1, 700), sheet=rng.randint(1, 60))
+                    for _ in range(rng.randint(3, 6)))
+    text = (f"{issuer.upper()}\nSố: {number}\n{doc_type.upper()}\nVề việc {subject}\n{body}\n"
+            f"CHỦ TỊCH\n{md.signer.value}")
     doc_id = f"{sha[:16]}-d{page:04d}"
     return sha, Document(doc_id=doc_id, sha256=sha, source=f"box{file_no // 100}/{file_no:05d}.pdf",
                          pages=(page, page + 1), kind="result", dossier_id=code, dossier_source="separator",
                          metadata=md, text=text, needs_review=rng.random() < 0.1, reasons=(),
                          pdf_key=f"documents/{doc_id}/document.pdf", pdf_sha256="0" * 64)
+
+
+def synthetic_rows(indices: Iterable[int], rng: random.Random) -> list[dict[str, Any]]:
+    """Index rows (``documents`` columns, built by the index's own row builder) of synthetic documents."""
+    at = now()
+    return [_doc_row(doc, at) | {"created_at": at} for _, doc in (synthetic(i, rng) for i in indices)]
 
 
 def build_index(archive: Path, n: int) -> Index:

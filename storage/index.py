@@ -13,7 +13,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -22,6 +22,9 @@ from digitize.errors import NotFoundError, StorageError
 from digitize.models import Document, Metadata, PageResult, from_dict, to_dict
 from storage.folding import search_columns
 from storage.schema import MIGRATIONS, documents, files, history, meta, now, pages, schema_version
+
+if TYPE_CHECKING:
+    from storage.search import SearchQuery
 
 __all__ = ["MIGRATIONS", "Index", "documents", "files", "history", "meta", "now", "pages", "row_to_document"]
 
@@ -306,6 +309,25 @@ class Index:
             rows = conn.execute(q).fetchall()
         for row in rows:
             yield row_to_document(row)
+
+    def search(self, query: SearchQuery) -> tuple[int, list[Document]]:
+        """Full-text search (see storage/search.py): (total matches, one page of documents, best first)."""
+        from storage.search import search
+
+        total, rows = search(self.engine, query)
+        return total, [row_to_document(r) for r in rows]
+
+    def dossier_documents(self, dossier_id: str, *, with_text: bool = False) -> list[Document]:
+        """A dossier's result documents in (source, first page) order; without ``with_text`` the OCR text
+        and the search copies are not read (the row's big columns) and ``text`` is empty."""
+        cols = [col for col in documents.c
+                if with_text or (col.name != "text" and not col.name.endswith(("_folded", "_lower")))]
+        if not with_text:
+            cols.append(sa.literal("").label("text"))
+        q = (sa.select(*cols).where(documents.c.dossier_id == dossier_id, documents.c.kind == "result")
+             .order_by(documents.c.source, documents.c.first_page))
+        with self.engine.connect() as conn:
+            return [row_to_document(r) for r in conn.execute(q)]
 
     def history_of(self, doc_id: str) -> list[dict[str, Any]]:
         """The change history of a document, oldest first."""

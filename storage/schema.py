@@ -81,11 +81,14 @@ documents = sa.Table(
     sa.Column("text_key", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    # search (digitize/search.py): lower-cased and diacritic-folded copies of metadata + text
+    # search (storage/search.py): lower-cased and diacritic-folded copies of metadata + text
     sa.Column("search_lower", sa.Text, nullable=False, default=""),
     sa.Column("search_folded", sa.Text, nullable=False, default=""),
     sa.Column("doc_type_folded", sa.Text, nullable=False, default=""),
     sa.Column("issuer_folded", sa.Text, nullable=False, default=""),
+    sa.Column("search_pairs", sa.Text),  # adjacent word pairs, exact and folded (storage/folding.py)
+    # full-text key (SQLite: the FTS5 rowid, issued day * 2**32 + n; see storage/search_sql.py)
+    sa.Column("search_rowid", sa.BigInteger),
 )
 
 history = sa.Table(
@@ -176,7 +179,13 @@ def _v2(conn: Connection) -> None:
     meta.create_all(conn, tables=ACCESS_TABLES_V2)  # signatures of electronic copies, publications to the portal
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+def _v3(conn: Connection) -> None:
+    from storage.search_sql import migrate_search  # full-text index (FTS5 / tsvector) over existing documents
+
+    migrate_search(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 
 
 def now() -> dt.datetime:

@@ -118,10 +118,16 @@ class Cluster:
             if k.startswith("DIGITIZE_"):
                 monkeypatch.setenv(k, v)
 
-    def worker(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start `digitize worker` (its own session, its own cache dir: another machine)."""
+    def worker(self, *args: str, slow_pages: bool = False) -> subprocess.Popen[bytes]:
+        """Start `digitize worker` (its own session, its own cache dir: another machine). ``slow_pages``:
+        its page jobs take 30 s longer (a hook that sleeps first), so a kill lands in the middle of one."""
         n = len(self.procs)
         env = dict(self.env, DIGITIZE_CACHE_DIR=str(self.tmp / f"cache-{n}"))
+        if slow_pages:
+            hook = self.tmp / f"slow-hook-{n}"
+            hook.mkdir()
+            (hook / "sitecustomize.py").write_text(_SLOW_PAGE_HOOK)
+            env["PYTHONPATH"] = os.pathsep.join([str(hook), env.get("PYTHONPATH", "")])
         log = open(self.tmp / f"worker-{n}.log", "wb")  # noqa: SIM115 - closed with the process
         p = subprocess.Popen([sys.executable, "-m", "digitize", "worker", *args], env=env, cwd=self.tmp,
                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -353,12 +359,30 @@ def test_kill_9_of_a_worker_mid_job_is_recovered(cluster: Cluster, big_batch: Pa
     check_final(cluster, expected, monkeypatch)
 
 
+_SLOW_PAGE_HOOK = """
+import time
+
+import workers.jobs
+
+_ocr_page = workers.jobs.ocr_page
+
+
+def _slow_ocr_page(*args, **kwargs):
+    time.sleep(30)
+    return _ocr_page(*args, **kwargs)
+
+
+workers.jobs.ocr_page = _slow_ocr_page
+"""
+
+
 def kill_mid_page(cluster: Cluster, c: Any) -> tuple[str, str]:
-    """Start a worker, kill -9 it (and its work-horse) in the middle of a page job."""
+    """Start a worker whose page jobs are slow, kill -9 it (and its work-horse) in the middle of one (a page
+    is read in about half a second: without the delay the kill could land after it, in another job)."""
     from rq.job import Job
     from rq.registry import StartedJobRegistry
 
-    victim = cluster.worker()
+    victim = cluster.worker(slow_pages=True)
     started = StartedJobRegistry("ocr", connection=c.redis)
     job_id = wait_for("a page job to start", lambda: (started.get_job_ids(cleanup=False) or [None])[0])
     time.sleep(0.5)

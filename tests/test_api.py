@@ -490,7 +490,8 @@ def test_api_on_postgres_and_s3(tmp_path: Path, s3_store: Any, postgres_db_url: 
 
     import httpx
 
-    env = make_env(tmp_path, store=s3_store, index_url=postgres_db_url, presign_ttl=dt.timedelta(seconds=1))
+    # a TTL of a few seconds: X-Amz-Date has whole seconds, so a 1 s link may expire before its first use
+    env = make_env(tmp_path, store=s3_store, index_url=postgres_db_url, presign_ttl=dt.timedelta(seconds=4))
     dossier = env.client.get(f"/api/v1/dossiers/{D1}", headers=env.h("clerk")).json()
     assert dossier["document_count"] == 2 and dossier["needs_review_count"] == 1
     assert numbers(search(env, q="Quyết định cấp phép")) == ["123/QĐ-UBND", "8/QĐ-UBND", "7/QĐ-UBND"]
@@ -502,7 +503,7 @@ def test_api_on_postgres_and_s3(tmp_path: Path, s3_store: Any, postgres_db_url: 
     assert r.status_code == 307
     url = r.headers["location"]
     assert httpx.get(url).content == env.pdfs[doc_id]
-    time.sleep(2.5)
+    time.sleep(5.5)
     expired = httpx.get(url)
     assert expired.status_code == 403  # the presigned URL has expired
 

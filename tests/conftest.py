@@ -15,6 +15,8 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,3 +149,21 @@ def signer(ca):  # type: ignore[no-untyped-def]
 
     return sign.load_pkcs12(ca.p12, PASSWORD)
 
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The index on each back-end in turn: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'index.sqlite'}"
+    return request.getfixturevalue("postgres_db_url")
+
+
+@pytest.fixture
+def index(index_url: str) -> Iterator[Any]:
+    """An :class:`storage.index.Index` on ``index_url``, closed after the test."""
+    from storage.index import Index
+
+    idx = Index.from_url(index_url)
+    yield idx
+    idx.close()

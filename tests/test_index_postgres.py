@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,20 +15,6 @@ import sqlalchemy as sa
 from digitize.errors import NotFoundError
 from digitize.models import Document, Field, Metadata, PageResult, Quality
 from storage.index import MIGRATIONS, Index
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'index.sqlite'}"
-    return request.getfixturevalue("postgres_db_url")
-
-
-@pytest.fixture
-def index(index_url: str):  # noqa: ANN201
-    idx = Index.from_url(index_url)
-    yield idx
-    idx.close()
 
 
 def sha(name: str) -> str:

@@ -10,29 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from digitize.models import Document, Field, Metadata
 from storage.index import MIGRATIONS, Index
 from storage.schema import documents, schema_version
 from storage.search import SearchQuery
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'index.sqlite'}"
-    return request.getfixturevalue("postgres_db_url")
-
-
-@pytest.fixture
-def index(index_url: str):  # noqa: ANN201
-    idx = Index.from_url(index_url)
-    yield idx
-    idx.close()
 
 
 def doc(name: str, *, issuer: str, text: str = "", date: str | None = "2021-06-15", doc_type: str = "Quyết định",

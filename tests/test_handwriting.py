@@ -182,3 +182,59 @@ def test_a_day_tesseract_read_as_clean_digits_stands_when_the_pen_reader_cannot_
     row.insert(3, Word(text="01", left=300, top=40, width=36, height=H, conf=80))
     found = fill.recheck_date(_Found("2025-03-01", 0.8, None), img, 1.0, [row])
     assert found.value == "2025-03-01"
+
+
+@pytest.mark.parametrize("line_reader", [None, slots.linereader.read_line], ids=["glyphs", "line"])
+def test_sure_pen_readings_are_right(line_reader):
+    """Both readers, alone and together, on pen digits of every length: a reading they call sure (at the
+    fill's sure mark) is never wrong; the line recogniser reads (nearly) all of them."""
+    rnd = random.Random(11)
+    right = sure_wrong = 0
+    for seed in range(30):
+        text = str(rnd.randint(1, 9999))
+        img = _slot(text, ink=BLACK if seed % 2 else BLUE, seed=100 + seed)
+        ink = slots.read_slot(img, (0, 0, img.shape[1], img.shape[0]), scale=1.0, line_h=H, line_reader=line_reader)
+        if ink.reading is not None and ink.reading.digits == text:
+            right += 1
+        elif ink.reading is not None and ink.reading.conf >= fill.SURE:
+            sure_wrong += 1
+    assert sure_wrong == 0
+    assert right >= (28 if line_reader else 15), right
+
+
+def test_line_reading_is_used_and_vetted():
+    """How the line recogniser's reading of a slot combines with the glyph reader's."""
+    img = _slot("47", ink=BLUE, seed=5)
+    box = (0, 0, img.shape[1], img.shape[0])
+
+    def reader(text: str, score: float):
+        return lambda crop: slots.linereader.LineText(text, score)
+
+    sure = slots.read_slot(img, box, scale=1.0, line_h=H, line_reader=reader("47/QĐ", 0.99))
+    assert sure.reading is not None and sure.reading.digits == "47" and sure.reading.conf >= fill.SURE
+    other = slots.read_slot(img, box, scale=1.0, line_h=H, line_reader=reader("41", 0.8))
+    assert other.reading is not None and other.reading.digits == "41" and other.reading.conf < fill.SURE
+    weak = slots.read_slot(img, box, scale=1.0, line_h=H, line_reader=reader("41", 0.3))
+    assert weak.reading is None or weak.reading.digits == "47"  # too weak to be heard: the glyph reader's
+    letter = slots.read_slot(img, box, scale=1.0, line_h=H, line_reader=reader("b7", 0.99))
+    assert letter.reading is None or letter.reading.digits == "47"  # "b" may be a misread 6: not stripped
+
+
+@pytest.mark.parametrize(("text", "lead", "digits"), [
+    (":1595", slots.linereader.PUNCT, "1595"), ("2668/KH-UBND", slots.linereader.PUNCT, "2668"),
+    ("b1", slots.linereader.PUNCT, ""), ("X53", slots.linereader.PUNCT, ""), ("4 64", slots.linereader.PUNCT, "464"),
+    ("y14.", slots.linereader.PUNCT + slots.DATE_LEAD, "14"), ("iy07t", slots.linereader.PUNCT + slots.DATE_LEAD, "07"),
+    ("th", slots.linereader.PUNCT + slots.DATE_LEAD, ""),
+])
+def test_slot_digits(text, lead, digits):
+    assert slots.linereader.slot_digits(text, lead) == digits
+
+
+def test_symbol_spelt_as_tesseract_read_it():
+    words = [Word(text=t, left=i * 100, top=0, width=80, height=H, conf=90)
+             for i, t in enumerate(["Số:", "443", "BĐH"])]
+    assert fill._printed_spelling("BDH", words) == "BĐH"
+    words2 = [Word(text=t, left=i * 100, top=0, width=80, height=H, conf=90)
+              for i, t in enumerate(["Số:", "2081-", "CT-CS"])]
+    assert fill._printed_spelling("CT-C", words2) == "CT-CS"
+    assert fill._printed_spelling("KH-UBND", words2) == "KH-UBND"  # nothing like it on the line

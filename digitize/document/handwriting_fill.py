@@ -162,7 +162,8 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
     if (slot.typed and slot.typed_conf >= PRINTED_NUMBER_CONF and found.value
             and re.sub(r"\D", "", found.value.split("/")[0]) == slot.typed):
         return found  # the digits are print Tesseract is sure of: no pen to read
-    ink = slots.read_slot(image, slot.box, scale=scale, line_h=slot.line_h, open_end=slot.open_end, core=slot.core)
+    ink = slots.read_slot(image, slot.box, scale=scale, line_h=slot.line_h, open_end=slot.open_end, core=slot.core,
+                         grow_right=False)
     if ink.glyphs == 0:
         return found
     typed, reading = slot.typed, ink.reading
@@ -176,6 +177,15 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
         reason = None if sure else UNSURE_NUMBER
         log.debug("number slot read %s (typed %r)", reading.digits, typed)
         return replace(found, value=reading.digits + _normal(sym), conf=reading.conf, reason=reason)
+    if reading is not None and not sym and ink.text:
+        # the symbol was not read as print, but the line recogniser read it with the digits: proposed, flagged
+        from digitize.document.validate import parse_number
+
+        parsed = parse_number(re.sub(r"^\W+", "", ink.text))
+        if parsed is not None and parsed.text.startswith(reading.digits + "/"):
+            tail = _printed_spelling(parsed.text.split("/", 1)[1], found.line.words)
+            value = (parse_number(f"{reading.digits}/{tail}") or parsed).text
+            return replace(found, value=value, conf=min(reading.conf, 0.6), reason=UNSURE_NUMBER)
     if found.value and typed and len(typed) == ink.glyphs:
         if reading is None and ink.guess == typed:
             return found  # the pen reader, unsure, still agrees with Tesseract's reading: it stands
@@ -190,6 +200,16 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
         # read the ink, has nothing to say against them
         return found
     return replace(found, value=_normal(sym) or None, conf=0.0, reason=NOT_READ_NUMBER)
+
+
+def _printed_spelling(symbol: str, line_words: Sequence[Word]) -> str:
+    """The symbol as Tesseract spelt it on the number line ("BĐH", "CT-CS") when a word there is the line
+    recogniser's reading of it (which knows no Vietnamese letters, and may stop short at the crop's end)."""
+    key = fold(symbol).upper()
+    spelt = [t for w in line_words if len(t := w.text.strip(".,;:/-")) >= len(key)
+             and re.fullmatch(r"[^\W\d_][\w-]*", t) and fold(t).upper().startswith(key)]
+    best = max(spelt, key=len, default=symbol)
+    return best
 
 
 def _normal(printed: str) -> str:

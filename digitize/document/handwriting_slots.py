@@ -10,14 +10,26 @@ ink cannot all be read surely gives None, never a guess with a digit left out.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from digitize.document import handwriting as hw
+from digitize.errors import OcrError
+from digitize.page import linereader
+
+log = logging.getLogger(__name__)
+
+LineReader = Callable[[np.ndarray], linereader.LineText]
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
+DATE_LEAD = "yàáiìgn"  # the ends of "ngày" and "tháng" a day or month slot's reading may start with
+LINE_SURE = 0.95  # the line recogniser's score from which its digits stand without review
+LINE_LIKELY = 0.6  # below this its reading is not used
+LINE_UNSURE_CONF = 0.6  # the confidence a likely but unsure line reading is given (below the fill's sure mark)
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,7 @@ class SlotInk:
     reading: Reading | None
     guess: str = ""  # the likeliest digit of each glyph however unsure ("?" for no digit): to check another reading
     guess_conf: float = 0.0  # the least sure digit of the guess
+    text: str = ""  # the line recogniser's whole reading of the slot (it may run on into the printed symbol)
 
 
 def ink_mask(crop: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -137,7 +150,8 @@ def _read_component(mask: np.ndarray, line_h: float, model: hw.Model, depth: int
 
 
 def read_slot(image: np.ndarray, box: Box, *, scale: float, line_h: float, model: hw.Model | None = None,
-              open_end: bool = False, core: tuple[int, int] | None = None) -> SlotInk:
+              open_end: bool = False, core: tuple[int, int] | None = None,
+              grow_right: bool = True, line_reader: LineReader | None = linereader.read_line) -> SlotInk:
     """Read the pen digits in ``box`` (page-result pixels; ``scale`` maps them to image pixels).
     ``line_h`` is the printed text height on the line (page-result pixels). With ``open_end`` the box
     may run on into the printed symbol: the digits end at the first glyph that is not a digit. With
@@ -166,9 +180,56 @@ def read_slot(image: np.ndarray, box: Box, *, scale: float, line_h: float, model
         return SlotInk(0, coloured, None)
     guess = "".join(str(d) if d >= 0 else "?" for d, _ in digits)
     least = min(p for _, p in digits)
+    box_px = (left, top, right, bottom)
+    line = _read_line(image, box_px, comps, line_h * scale, not open_end and grow_right, line_reader)
     if any(d < 0 or p < hw.MIN_DIGIT_CONF for d, p in digits):
-        return SlotInk(len(digits), coloured, None, guess, least)
-    return SlotInk(len(digits), coloured, Reading(guess, tuple(p for _, p in digits)), guess, least)
+        return _with_line(SlotInk(len(digits), coloured, None, guess, least), line)
+    return _with_line(SlotInk(len(digits), coloured, Reading(guess, tuple(p for _, p in digits)), guess, least), line)
+
+
+def _read_line(image: np.ndarray, box: Box, comps: list, line_h: float, grow_right: bool,
+               reader: LineReader | None) -> tuple[str, float, str] | None:
+    """(digits, score, whole text) the line recogniser reads on the slot's ink: a crop tight around the glyphs kept,
+    let out where a glyph touches the slot's edge (a digit glued to a label is cut by the box). A number slot
+    (not ``grow_right``) is never let out to the right, where its printed "/" would be read as a 1, and a
+    letter before its digits is not taken for a label's end (it may be a misread digit)."""
+    if reader is None or not comps:
+        return None
+    left, top, right, bottom = box
+    pad = int(round(0.3 * line_h))
+    lo, hi = min(c[0] for c in comps), max(c[2] for c in comps)
+    x0 = left + lo - pad if lo <= 1 else max(left, left + lo - pad)
+    x1 = left + hi + pad if (grow_right and hi >= right - left - 1) else min(right, left + hi + pad)
+    y0 = max(0, top + min(c[1] for c in comps) - pad)
+    y1 = min(image.shape[0], top + max(c[3] for c in comps) + pad)
+    try:
+        got = reader(image[y0:y1, max(0, x0):min(image.shape[1], x1)])
+    except OcrError as e:  # the glyph reader still has its say; the field is flagged if it cannot read
+        log.warning("pen slot: %s", e)
+        return None
+    digits = linereader.slot_digits(got.text, linereader.PUNCT if not grow_right else linereader.PUNCT + DATE_LEAD)
+    log.debug("slot line read %r (%.3f) -> %r", got.text, got.score, digits)
+    return (digits, got.score, got.text) if digits else None
+
+
+def _with_line(ink: SlotInk, line: tuple[str, float, str] | None) -> SlotInk:
+    """The slot's reading once the line recogniser has had its say: it reads real hands far better than
+    the glyph classifier, so its digits stand; they are sure when it is sure, or when both readers agree."""
+    if line is None:
+        return ink
+    digits, score, text = line
+    ink = replace(ink, text=text)
+    if digits == ink.guess:
+        confs = ink.reading.confs if ink.reading else ()
+        return replace(ink, reading=Reading(digits, tuple(max(score, c) for c in confs) or (score,) * len(digits)))
+    if score >= LINE_SURE:
+        return replace(ink, glyphs=len(digits), reading=Reading(digits, (score,) * len(digits)),
+                       guess=digits, guess_conf=score)
+    if score >= LINE_LIKELY:  # more likely right than not: given, below the sure mark (flagged)
+        conf = min(score, LINE_UNSURE_CONF)
+        return replace(ink, glyphs=len(digits), reading=Reading(digits, (conf,) * len(digits)),
+                       guess=digits, guess_conf=conf)
+    return ink
 
 
 def valid_day(day: int, month: int | None, year: int | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -238,3 +238,22 @@ def test_symbol_spelt_as_tesseract_read_it():
               for i, t in enumerate(["Số:", "2081-", "CT-CS"])]
     assert fill._printed_spelling("CT-C", words2) == "CT-CS"
     assert fill._printed_spelling("KH-UBND", words2) == "KH-UBND"  # nothing like it on the line
+
+
+@pytest.mark.parametrize("slot", ["day", "month"])
+def test_pen_digits_swallowed_by_a_label_box_are_read(slot):
+    """Tesseract often stretches a label's box over the pen digits beside it ("ngày" 3.5 text heights
+    wide); the slot is where the label's print ends, not where its box does."""
+    img = cv2.cvtColor(np.full((140, 820), 245, np.uint8), cv2.COLOR_GRAY2BGR)
+    row = _date_row("4" if slot == "day" else "")
+    if slot == "day":
+        pen_digits(img, "17", 285, 40 + H, int(H * 1.2), ink=BLUE, seed=5)
+        row[2] = replace(row[2], width=150)  # "ngày" reaching over the digits
+    else:
+        pen_digits(img, "17", 300, 40 + H, int(H * 1.2), ink=BLUE, seed=5)
+        pen_digits(img, "4", 540, 40 + H, int(H * 1.2), ink=BLUE, seed=6)
+        row = [w for w in row if w.text]
+        i = next(k for k, w in enumerate(row) if w.text == "năm")
+        row[i] = replace(row[i], left=535, width=135)  # "năm" reaching back over the month's digit
+    found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [row])
+    assert found.value == "2025-04-17"

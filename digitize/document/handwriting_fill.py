@@ -221,6 +221,8 @@ def _normal(printed: str) -> str:
 
 
 _YEAR = re.compile(r"(19|20)\d\d")
+# the widest a printed date label is, in text heights (measured ~2.1, 2.5 and 2.0 on real scans, serif and italic)
+LABEL_WIDTH = {"ngay": 2.5, "thang": 2.9, "nam": 2.4}
 
 
 def _cut_at(w: Word, folded: str, i: int) -> int:
@@ -237,7 +239,7 @@ def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
         if ngay is None and re.match(r"^nga", f):
             ngay = (i, _cut_at(w, f, 4) if len(f) > 5 else w.left + w.width)
         elif ngay is not None and thang is None and (k := f.find("thang")) >= 0:
-            thang = (i, _cut_at(w, f, k), _cut_at(w, f, k + 5) if len(f) > k + 6 else w.left + w.width)
+            thang = (i, _cut_at(w, f, k), _cut_at(w, f, k + 5) if len(f) > k + 5 else w.left + w.width)
         elif thang is not None and nam is None and re.match(r"^n[aă]m\W*$", f):
             nam = (i, w.left, w.left + w.width)
     if ngay is None or thang is None or nam is None:
@@ -257,8 +259,14 @@ def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
     if glued and not day_words:  # "26tháng": the day glued to the label
         day_words = [replace(words[thang[0]], text=glued.group(1))]
     printed = len(day_words) == 1 and re.fullmatch(r"\d{1,2}", day_words[0].text) and day_words[0].conf >= PRINTED_CONF
-    return {"day": (int(ngay[1] + 0.1 * h), top, thang[1], bottom),
-            "month": (int(thang[2] + 0.1 * h), top, nam[1], bottom), "h": h, "year": int(m.group()),
+    # a label's box may have swallowed the pen's digits beside it: no label is wider than its print
+    wn, wt = words[ngay[0]], words[thang[0]]
+    day_start = min(ngay[1], wn.left + round(LABEL_WIDTH["ngay"] * h)) if ngay[1] == wn.left + wn.width else ngay[1]
+    month_start = (min(thang[2], wt.left + round(LABEL_WIDTH["thang"] * h))
+                   if thang[2] == wt.left + wt.width else thang[2])
+    month_end = max(nam[1], nam[2] - round(LABEL_WIDTH["nam"] * h))
+    return {"day": (int(day_start + 0.1 * h), top, thang[1], bottom),
+            "month": (int(month_start + 0.1 * h), top, month_end, bottom), "h": h, "year": int(m.group()),
             "month_typed": month if month and 1 <= month <= 12 and month_conf >= 0.6 else None,
             "day_typed": "".join(w.text for w in day_words), "day_printed": day_words[0].text if printed else None}
 
@@ -292,6 +300,8 @@ def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Seque
             ink = slots.read_slot(image, info["month"], scale=scale, line_h=h).reading
             month = int(ink.digits) if ink is not None and 1 <= int(ink.digits) <= 12 else None
         day_ink = slots.read_slot(image, info["day"], scale=scale, line_h=h)
+        log.debug("date slots: month %s (%s), day %r / guess %r (typed %r)", month,
+                  "read" if month_read else "printed", day_ink.reading, day_ink.guess, info["day_typed"])
         if day_ink.glyphs == 0:
             return found
         r = day_ink.reading

@@ -257,3 +257,11 @@ def test_pen_digits_swallowed_by_a_label_box_are_read(slot):
         row[i] = replace(row[i], left=535, width=135)  # "năm" reaching back over the month's digit
     found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [row])
     assert found.value == "2025-04-17"
+
+
+def test_symbol_cut_at_a_dash_is_completed_from_its_row():
+    row = [Word(text=t, left=x, top=0, width=60, height=H, conf=90)
+           for t, x in [("Sá:", 0), ("/UBND-", 300), ("KSTTHC", 400)]]
+    assert fill._complete("/UBND-", row) == "/UBND-KSTTHC"
+    assert fill._complete("/UBND-VX", row) == "/UBND-VX"
+    assert fill._label_word(row[:1]) is not None  # "Sá:" is how Tesseract may read the label "Số:"

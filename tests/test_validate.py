@@ -232,3 +232,11 @@ def test_party_numbers_keep_their_notation() -> None:
     assert parsed is not None and parsed.party and parsed.text == "368-CV/BPTT"
     assert parsed.number == "368" and parsed.symbol == ("CV", "BPTT") and parsed.code_notation == "CV/BPTT"
     assert parse_number("12-QĐ/TU").text == "12-QĐ/TU"
+
+
+@pytest.mark.parametrize(("text", "expect"), [("464/TTg-CĐS", "464/TTg-CĐS"), ("12/BCĐ-VP", "12/BCĐ-VP"),
+                                              ("5/ubnd-vx", "5/UBND-VX")])
+def test_agency_mixed_case_abbreviation_is_kept(text, expect):
+    """"TTg" (Thủ tướng Chính phủ) is printed mixed case; only an all-lower reading is upper-cased."""
+    parsed = parse_number(text)
+    assert parsed is not None and parsed.text == expect

@@ -60,7 +60,7 @@ def _label_word(line_words: Sequence[Word]) -> tuple[Word, int] | None:
         return None  # a heading ("SỞ NỘI VỤ"), not a number line
     for w in line_words[:2]:
         f = fold(w.text)
-        m = re.match(r"^\W{0,2}s\s?[oe06]\s*[:;.,]?", f)
+        m = re.match(r"^\W{0,2}(s\s?[oe06]\s*[:;.,]?|sa\s*:)", f)  # "Số:", also read "Sô", "S6", "Sá:"
         if m and not ("ở" in w.text.lower() and ":" not in w.text):
             rest = len(f) - m.end()
             end = w.left + w.width if rest <= 0 else w.left + round(w.width * m.end() / max(len(f), 1))
@@ -168,6 +168,8 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
         return found
     typed, reading = slot.typed, ink.reading
     sym = slot.printed or ("/" + found.value.split("/", 1)[1] if found.value and "/" in found.value else "")
+    row = [w for w in _row_words(page_words, found.line.words[0]) if w.left < col_right] if found.line.words else []
+    sym = _complete(sym, row)
     if reading is not None and found.value and reading.digits == typed:
         return replace(found, conf=max(found.conf, reading.conf))
     if reading is not None and typed and len(reading.digits) < len(typed):
@@ -183,7 +185,7 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
 
         parsed = parse_number(re.sub(r"^\W+", "", ink.text))
         if parsed is not None and parsed.text.startswith(reading.digits + "/"):
-            tail = _printed_spelling(parsed.text.split("/", 1)[1], found.line.words)
+            tail = _printed_spelling(parsed.text.split("/", 1)[1], row)
             value = (parse_number(f"{reading.digits}/{tail}") or parsed).text
             return replace(found, value=value, conf=min(reading.conf, 0.6), reason=UNSURE_NUMBER)
     if found.value and typed and len(typed) == ink.glyphs:
@@ -208,8 +210,18 @@ def _printed_spelling(symbol: str, line_words: Sequence[Word]) -> str:
     key = fold(symbol).upper()
     spelt = [t for w in line_words if len(t := w.text.strip(".,;:/-")) >= len(key)
              and re.fullmatch(r"[^\W\d_][\w-]*", t) and fold(t).upper().startswith(key)]
-    best = max(spelt, key=len, default=symbol)
-    return best
+    return _complete(max(spelt, key=len, default=symbol), line_words)
+
+
+def _complete(symbol: str, row: Sequence[Word]) -> str:
+    """A symbol whose reading stopped at a dash ("/UBND-") ends with the row's last upper-case word, read
+    apart ("KSTTHC")."""
+    if not symbol.endswith("-"):
+        return symbol
+    last = [t for w in row if re.fullmatch(r"[A-ZĐ][A-ZĐa-z0-9]{1,9}", t := w.text.strip(".,;:"))]
+    if last and fold(last[-1]).upper() not in fold(symbol).upper():
+        return symbol + last[-1]
+    return symbol
 
 
 def _normal(printed: str) -> str:

@@ -109,8 +109,9 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
             if fixed is not None and fixed != part:
                 issues.append(f"type abbreviation {part!r} read as {fixed!r}")
                 part = fixed
-            elif fixed is None and part.upper() != part and by_abbreviation(part) is None:
-                part = part.upper()
+            elif (fixed is None and part.upper() != part and by_abbreviation(part) is None
+                  and not _is_mixed_abbreviation(part)):
+                part = part.upper()  # an agency's mixed-case abbreviation ("TTg", "BCĐ") stays as printed
         elif part.upper() != part and not _is_mixed_abbreviation(part):
             part = part.upper()
         repaired.append(part)

@@ -321,6 +321,31 @@ def test_import_stores_original_queues_file_and_reports_job(env: Env) -> None:
     assert {e["target"] for e in entries} == {sha} and len(entries) == 2
 
 
+def test_import_follows_the_rule_for_a_file_submitted_again(tmp_path: Path) -> None:
+    """In progress or done = a duplicate (not queued again); failed = stored and queued again."""
+    calls: list[str] = []
+    env = make_env(tmp_path, on_import=lambda sha, name: calls.append(sha) or "")
+    scan = render_pdf(["Quyết định số 98/QĐ-UBND"])
+    sha = hashlib.sha256(scan).hexdigest()
+
+    def upload() -> dict[str, Any]:
+        r = env.client.post("/api/v1/documents/import", headers=env.h("clerk"),
+                            files={"file": ("scan.pdf", scan, "application/pdf")})
+        assert r.status_code == 202, r.text
+        return r.json()
+
+    assert upload()["duplicate"] is False and calls == [sha]
+    record = json.loads(env.store.get_bytes(layout.file_record_key(sha)))  # reindex can rebuild it
+    assert record["status"] == "queued" and record["original_key"] == layout.original_key(sha, "pdf")
+    env.index.upsert_file(sha, source="scan.pdf", size=len(scan), kind="pdf", page_count=1, status="processing")
+    assert (upload()["duplicate"], upload()["status"], len(calls)) == (True, "processing", 1)
+    env.index.finish_file(sha, status="failed", pages_done=0, pages_failed=1, pages_blank=0, reason="x", message="x")
+    again = upload()
+    assert again["duplicate"] is False and again["status"] == "queued" and calls == [sha, sha]
+    env.index.finish_file(sha, status="done", pages_done=1, pages_failed=0, pages_blank=0)
+    assert (upload()["duplicate"], upload()["status"], len(calls)) == (True, "done", 2)
+
+
 def test_import_calls_on_import_and_job_follows_the_file(tmp_path: Path) -> None:
     calls: list[tuple[str, str]] = []
 

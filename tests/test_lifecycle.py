@@ -1,5 +1,6 @@
-"""One file lifecycle for every driver (pipeline/file.py): the rule for a file submitted again, the
-page intermediates dropped once a file is done, the file record. The API's side is in test_api.py."""
+"""One file lifecycle for every driver (pipeline/file.py): the rule for a file submitted again, the page
+intermediates (dropped by the workers once a file is done: test_distributed), the file record. The API's
+side is in test_api.py."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _embedded(tmp_path: Path) -> tuple[Any, Index, LocalObjectStore]:
     return settings, Index.from_url(settings.index_db_url()), LocalObjectStore(settings.archive / "objects")
 
 
-def test_embedded_run_follows_the_rule_and_drops_intermediates(scan: Path, tmp_path: Path) -> None:
+def test_embedded_run_follows_the_rule(scan: Path, tmp_path: Path) -> None:
     settings, index, store = _embedded(tmp_path)
     sha = _sha(scan)
     # another live run holds the file (queued or processing in the index): it is not started twice
@@ -60,8 +61,9 @@ def test_embedded_run_follows_the_rule_and_drops_intermediates(scan: Path, tmp_p
     other.release_all()
     summary = driver.run([scan], settings, index, store)
     assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 1
-    # done: the page intermediates are gone, the file record says done and lists the documents
-    assert list(store.list(layout.page_prefix(sha))) == []
+    # done: the file record says done and lists the documents; the page objects stay in an embedded archive
+    # (the review station's split, merge and blank-page fixes rebuild documents from them)
+    assert len(list(store.list(layout.page_prefix(sha)))) == 2
     record = json.loads(store.get_bytes(layout.file_record_key(sha)))
     assert record["status"] == "done" and len(record["documents"]) == 1
     assert not list((settings.archive / "claims").iterdir())  # claims are given back
@@ -72,7 +74,9 @@ def test_embedded_run_follows_the_rule_and_drops_intermediates(scan: Path, tmp_p
     index.finish_file(sha, status="failed", pages_done=0, pages_failed=1, pages_blank=0, reason="page_failed",
                       message="page 1: test")
     summary = driver.run([scan], settings, index, store)
-    assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 1
+    assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 0  # its stored page reused
+    assert index.get_file(sha)["status"] == "done"
+    assert json.loads(store.get_bytes(layout.file_record_key(sha)))["status"] == "done"
     index.close()
 
 

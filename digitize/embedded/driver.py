@@ -260,7 +260,9 @@ def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress
     rep = st.report
     with job_context(st.src.sha256[:12]):
         try:
-            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store, ocr)
+            # the page objects stay: the review station's structure fixes rebuild documents from them
+            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store, ocr,
+                                  keep_pages=True)
         except (DigitizeError, OSError) as e:
             rep.status, rep.error, rep.reason = "failed", _why(e), getattr(e, "reason", "storage")
             log.error("%s: %s", st.src.source, rep.error, extra={"reported": True})

@@ -6,8 +6,9 @@
 - :func:`reject` — an input that cannot be processed: quarantined, recorded as failed;
 - :func:`finish_file` — once every page is done: segment, extract, assemble and store each document,
   index it, delete the documents a new segmentation dropped, write the file record, and drop the
-  page intermediates (kept while a page failed, for the retry); idempotent (running it twice gives
-  the same objects and rows, never duplicates).
+  page intermediates (kept while a page failed, for the retry; kept always with ``keep_pages``, which
+  the embedded driver asks for: the review station's split, merge and blank-page fixes rebuild a
+  document from them); idempotent (running it twice gives the same objects and rows, never duplicates).
 
 The file record (``files/<sha>/file.json``) is what ``digitize reindex`` reads back.
 """
@@ -89,9 +90,10 @@ class FinishOutcome:
 
 
 def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore,
-                ocr: OcrOptions = OcrOptions()) -> FinishOutcome:
+                ocr: OcrOptions = OcrOptions(), *, keep_pages: bool = False) -> FinishOutcome:
     """Turn a file's page results into stored, indexed documents; ``ocr``: the settings for the second
-    readings of the signature block (the run's language, time limit and back-end)."""
+    readings of the signature block (the run's language, time limit and back-end); ``keep_pages``: keep
+    the page intermediates of a done file too (see :func:`settle`)."""
     from digitize.document.reocr import make_reocr
 
     seg = plan_file(src, results)
@@ -116,7 +118,7 @@ def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, st
     status = "failed" if failed else "done"
     index.finish_file(src.sha256, status=status, pages_done=len(results) - len(failed), pages_failed=len(failed),
                       pages_blank=blank, reason="page_failed" if failed else None, message=error)
-    removed = settle(index, store, src.sha256)
+    removed = settle(index, store, src.sha256, keep_pages=keep_pages)
     results_docs = [d for d in docs if d.kind == "result"]
     log.info("%s: %d pages, %d documents (%d need review)%s", src.source, len(results), len(results_docs),
              sum(d.needs_review for d in results_docs), f", {len(failed)} pages failed" if failed else "")
@@ -213,12 +215,15 @@ def fail_finish(index: Index, store: ObjectStore, sha256: str, reason: str, mess
     write_file_record(index, store, sha256)
 
 
-def settle(index: Index, store: ObjectStore, sha256: str) -> int:
-    """After a file's finish: write its file record and, when it is done (no failed page), delete its
-    page intermediates; returns how many were deleted. Idempotent (a finish run again ends here too)."""
+def settle(index: Index, store: ObjectStore, sha256: str, *, keep_pages: bool = False) -> int:
+    """After a file's finish: write its file record and, when it is done (no failed page) and not
+    ``keep_pages``, delete its page intermediates; returns how many were deleted. Idempotent (a finish
+    run again ends here too)."""
     write_file_record(index, store, sha256)
     row = index.get_file(sha256)
-    return cleanup_intermediates(store, sha256) if row is not None and row["status"] == "done" else 0
+    if keep_pages or row is None or row["status"] != "done":
+        return 0
+    return cleanup_intermediates(store, sha256)
 
 
 def cleanup_intermediates(store: ObjectStore, sha256: str) -> int:

@@ -4,7 +4,7 @@ path's time per page against embedded ``digitize run --jobs 1`` on the same file
 
     python scripts/bench_distributed.py [--corpus ../shared/bench/corpus-dev] [--files 20] [--workers 2]
 
-Starts throwaway servers (redis-server, SeaweedFS S3, PostgreSQL; see tests/services.py), then for
+Starts throwaway servers (redis-server, SeaweedFS S3, PostgreSQL; see workers/localservers.py), then for
 each worker count: a fresh bucket and database, ``digitize enqueue`` (not timed), and N
 ``digitize worker --burst`` processes (timed from their start until the last one exits). Prints
 pages/s for each, the scaling (wanted >= 1.8x for 2 workers on 2 free cores) and the per-page
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import PostgresServer, RedisServer, SeaweedS3, fresh_database  # noqa: E402
+from workers.localservers import PostgresServer, RedisServer, SeaweedS3, fresh_database  # noqa: E402
 
 SCANS = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"}
 

@@ -3,7 +3,7 @@
 
 Generates N synthetic result documents (Vietnamese metadata and a few hundred characters of text,
 some issuers typed without diacritics as OCR or a clerk may leave them), bulk-loads them into a
-throwaway SQLite archive and a throwaway PostgreSQL cluster (started like tests/services.py, on a
+throwaway SQLite archive and a throwaway PostgreSQL cluster (started by workers/localservers.py, on a
 free loopback port, stopped at the end) at schema v2, then opens them with ``Index`` so the v3
 migration builds the full-text index over the existing rows (its time is printed), and measures
 ``Index.search`` and ``Index.dossier_documents`` p50/p99 with the query plans of the lookup.
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             results["SQLite"] = bench("SQLite (FTS5)", f"sqlite:///{path}", lambda: load_sqlite(path, args.documents),
                                       args)
         if args.backend in ("postgresql", "both"):
-            from tests.services import PostgresServer
+            from workers.localservers import PostgresServer
 
             class BenchPostgres(PostgresServer):
                 def argv(self) -> list[str]:

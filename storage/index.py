@@ -335,6 +335,16 @@ class Index:
             rows = conn.execute(sa.select(history).where(history.c.doc_id == doc_id).order_by(history.c.id))
             return [dict(r._mapping) | {"detail": json.loads(r.detail)} for r in rows]
 
+    def latest_reviews(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, dt.datetime]]:
+        """The latest review (who, when) of each of these documents that has one."""
+        ids = list(doc_ids)
+        if not ids:
+            return {}
+        q = (sa.select(history.c.doc_id, history.c.who, history.c.at)
+             .where(history.c.doc_id.in_(ids), history.c.action == "review").order_by(history.c.id))
+        with self.engine.connect() as conn:
+            return {r.doc_id: (r.who, r.at) for r in conn.execute(q)}
+
     def counts(self) -> dict[str, int]:
         """Totals for summaries and metrics."""
         with self.engine.connect() as conn:

@@ -20,14 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.services import (
-    PostgresServer,
-    RedisServer,
-    S3Endpoint,
-    SeaweedS3,
-    ServiceUnavailable,
-    fresh_database,
-)
+from workers.localservers import PostgresServer, RedisServer, S3Endpoint, SeaweedS3, ServiceUnavailable, fresh_database
 
 SERVICE_FIXTURES = {"redis_server", "s3_server", "s3_store", "postgres_url", "postgres_db_url"}
 

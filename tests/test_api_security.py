@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks as st_checks
 
 from storage import access
-from tests.test_api import D1, Env, doc_id_of, make_env, render_pdf
+from tests.apienv import D1, Env, doc_id_of, make_env, render_pdf
 
 READ = "portal"
 # (method, path template, permission it needs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,9 @@ from digitize.errors import SigningError
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.services import free_port, start_digitize_serve, stop_process
-from tests.test_api import D1, populate
+from tests.apienv import D1, populate
+from tests.serve import env_for, start_digitize_serve, stop_process
+from workers.localservers import free_port
 
 
 @pytest.fixture
@@ -25,11 +25,6 @@ def archive(tmp_path: Path) -> Path:
     populate(index, LocalObjectStore(tmp_path / "objects"))
     index.close()
     return tmp_path
-
-
-def env_for(archive: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGITIZE_")}
-    return env | {"DIGITIZE_ARCHIVE": str(archive), "NO_PROXY": "127.0.0.1,localhost", **extra}
 
 
 def test_key_command_creates_lists_and_revokes(archive: Path, monkeypatch: pytest.MonkeyPatch,

@@ -16,9 +16,9 @@ from digitize.cli import main
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.services import free_port, start_digitize_serve
-from tests.test_api import D1, make_env, populate
-from tests.test_api_serve import env_for
+from tests.apienv import D1, make_env, populate
+from tests.serve import env_for, start_digitize_serve
+from workers.localservers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,7 +25,7 @@ import pytest
 
 from digitize.cli import main
 from digitize.samples.documents import DocSpec, cong_van, render, save_pdf
-from tests.services import RedisServer, S3Endpoint, SeaweedS3, ServiceUnavailable
+from workers.localservers import RedisServer, S3Endpoint, SeaweedS3, ServiceUnavailable
 
 DPI = 150
 REJECTED = ("empty.pdf", "broken.pdf")  # as in `digitize run`: quarantined, recorded failed
@@ -304,7 +304,7 @@ def test_two_workers_give_the_embedded_records_and_a_failing_job_does_not_stop_t
     sys.stderr.write(f"\n[distributed] 2 workers: first round {elapsed:.1f}s\n")
 
     # the index can be rebuilt from object storage alone
-    from tests.services import fresh_database
+    from workers.localservers import fresh_database
 
     server = cluster.env["DIGITIZE_INDEX_URL"]
     with fresh_database(server) as url:

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
-from tests.services import free_port, start_digitize_serve, stop_process
-from tests.test_api import D1, populate, render_pdf
-from tests.test_api_serve import env_for
+from tests.apienv import D1, populate, render_pdf
+from tests.serve import env_for, start_digitize_serve, stop_process
+from workers.localservers import free_port
 
 LIMIT = 50_000  # DIGITIZE_MAX_UPLOAD_BYTES of the server under test
 IMPORT = "/api/v1/documents/import"

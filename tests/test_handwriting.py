@@ -85,6 +85,8 @@ def test_day_must_exist_in_the_printed_month():
 class _Reocr:
     """The extraction's second-look callback over one in-memory page image (as make_reocr gives it)."""
 
+    lang, timeout = "vie", 60.0
+
     def __init__(self, image: np.ndarray):
         self.image = image
 
@@ -265,3 +267,22 @@ def test_symbol_cut_at_a_dash_is_completed_from_its_row():
     assert fill._complete("/UBND-", row) == "/UBND-KSTTHC"
     assert fill._complete("/UBND-VX", row) == "/UBND-VX"
     assert fill._label_word(row[:1]) is not None  # "Sá:" is how Tesseract may read the label "Số:"
+
+
+@pytest.mark.parametrize("lang", ["vie", "xqz"])
+def test_the_slash_of_a_number_is_found_with_the_run_s_ocr_language(lang: str, caplog: pytest.LogCaptureFixture):
+    from PIL import Image, ImageDraw
+
+    from digitize.samples.documents import font
+
+    img = Image.new("L", (420, 80), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((20, 15), "47/QĐ-UBND", font=font(40), fill=0)
+    left, top, right, bottom = draw.textbbox((20, 15), "47/QĐ-UBND", font=font(40))
+    slash_from = 20 + draw.textlength("47", font=font(40))
+    word = Word(text="47/QĐ-UBND", left=left, top=top, width=right - left, height=bottom - top, conf=90.0)
+    x = fill.slash_x(np.array(img.convert("RGB")), 1.0, word, lang=lang, timeout=30.0)
+    if lang == "vie":
+        assert x is not None and abs(x - slash_from) <= 6, (x, slash_from)
+    else:  # the configured language is the one asked for: its missing model is reported, no slash guessed
+        assert x is None and "xqz" in caplog.text

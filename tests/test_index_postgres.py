@@ -1,6 +1,6 @@
 """The index behaves the same on SQLite and PostgreSQL: every test runs on both back-ends.
 
-PostgreSQL is a real server (a throwaway cluster, see ``tests/services.py``), each test on a new
+PostgreSQL is a real server (a throwaway cluster, see ``workers/localservers.py``), each test on a new
 empty database; SQLite is a file in the test's temp dir.
 """
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ from digitize.errors import (
 )
 from digitize.models import InputKind
 from digitize.page.ingest import detect_kind, discover, inspect, load_page
+from tests.gen.bombs import bomb_png
 
 LIMITS = {"max_pixels": 200_000_000, "max_pages": 5000, "render_dpi": 300}
 
@@ -40,18 +39,6 @@ def _pdf_of_images(n: int) -> bytes:
         Image.new("L", (850, 1100), 255 - 10 * i).save(buf, format="JPEG")
         imgs.append(buf.getvalue())
     return img2pdf.convert(imgs, layout_fun=img2pdf.get_fixed_dpi_layout_fun((100, 100)))
-
-
-def bomb_png(path: Path, side: int = 40_000) -> None:
-    """A real decompression bomb: a 1-bit side x side PNG whose data is all zeros (~200 KB)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    row = b"\x00" + b"\x00" * ((side + 7) // 8)
-    comp = zlib.compressobj(9)
-    idat = b"".join(comp.compress(row * 1000) for _ in range(side // 1000)) + comp.flush()
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
 
 
 @pytest.mark.parametrize("head,kind", [

@@ -25,9 +25,9 @@ from digitize.models import Document
 from storage import access
 from storage.index import MIGRATIONS, Index
 from storage.objects import LocalObjectStore
+from tests.apienv import D1, D2, populate
 from tests.gen.certs import PASSWORD, Authority, validate
-from tests.services import free_port
-from tests.test_api import D1, D2, populate
+from workers.localservers import free_port
 
 TOKEN = "portal-secret-token"
 

@@ -22,7 +22,7 @@ from digitize.models import Document, PageResult, Quality
 from storage import access
 from storage.index import Index, files
 from storage.objects import LocalObjectStore
-from tests.test_api import meta
+from tests.apienv import meta
 
 VN = dt.timezone(dt.timedelta(hours=7))
 A, B = "Ủy ban nhân dân xã An Bình", "Ủy ban nhân dân xã Bình Minh"

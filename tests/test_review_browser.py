@@ -27,7 +27,7 @@ from storage import access, layout
 from storage.index import Index
 from storage.objects import LocalObjectStore
 from tests.conftest import service_missing
-from tests.test_review_cli import D1, WRONG, make_batch, misread
+from tests.gen.reviewbatch import D1, WRONG, make_batch, misread
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "review-screenshots"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_api import D1, Env, doc_id_of, make_env
+from tests.apienv import D1, Env, doc_id_of, make_env
 
 
 @pytest.fixture

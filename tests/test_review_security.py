@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from digitize.handoff import review
 from storage import access
-from tests.test_api import Env, doc_id_of, make_env
+from tests.apienv import Env, doc_id_of, make_env
 
 
 @pytest.fixture

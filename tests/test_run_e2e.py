@@ -15,7 +15,7 @@ from PIL import Image
 
 from digitize.cli import main
 from digitize.samples.documents import DocSpec, cong_van, render, save_pdf
-from tests.test_ingest import bomb_png
+from tests.gen.bombs import bomb_png
 
 DPI = 200
 
@@ -161,6 +161,11 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     assert rc == 1
     assert "Pages:     2 pages — 1 read now (0 blank), 0 done earlier, 1 failed" in out
     assert "scan.pdf" in out and "tesseract failed" in out
+    # a file with a failed page keeps its good pages' intermediates, for the retry
+    pages_dir = archive / "objects" / "pages"
+    assert len(list(pages_dir.rglob("*.pdf"))) == 1 and len(list(pages_dir.rglob("*.json"))) == 1
+    record = json.loads(next((archive / "objects" / "files").rglob("file.json")).read_text(encoding="utf-8"))
+    assert record["status"] == "failed" and record["pages_failed"] == 1  # what reindex reads back
     # the next run (Tesseract in-process again) retries only the failed page and completes the file
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
     monkeypatch.delenv("DIGITIZE_OCR_BACKEND")
@@ -168,6 +173,8 @@ def test_page_that_fails_ocr_is_recorded_and_retried(tmp_path: Path, capsys: pyt
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "1 read now" in out and "1 done earlier" in out
+    # embedded archives keep the page objects (the review station's structure fixes rebuild from them)
+    assert len(list(pages_dir.rglob("*.pdf"))) == 2 and len(list(pages_dir.rglob("*.json"))) == 2
     assert len(_export(archive, tmp_path)) == 2
 
 

@@ -23,7 +23,7 @@ import pytest
 from digitize.errors import ConfigError, IntegrityError, NotFoundError, StorageError
 from storage.objects import ObjectStore
 from storage.s3 import RetryPolicy, S3ObjectStore, make_minio_client, make_s3_store
-from tests.services import S3Endpoint, SeaweedS3, ServiceUnavailable
+from workers.localservers import S3Endpoint, SeaweedS3, ServiceUnavailable
 
 MiB = 1024 * 1024
 

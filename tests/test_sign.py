@@ -21,8 +21,8 @@ from digitize.handoff import sign
 from storage import access
 from storage.index import Index
 from storage.objects import LocalObjectStore
+from tests.apienv import FONT, populate, render_pdf
 from tests.gen.certs import AGENCY, PASSWORD, Authority, make_ca, validate
-from tests.test_api import FONT, populate, render_pdf
 
 
 def two_page_pdf() -> bytes:
@@ -247,7 +247,7 @@ def test_losing_a_signing_race_keeps_the_first_copy(archive, signer: sign.CopySi
 
 def test_api_signs_reviewed_copies_on_first_download_and_marks_the_rest_unsigned(
         tmp_path: Path, signer: sign.CopySigner, ca: Authority) -> None:
-    from tests.test_api import D1, doc_id_of, make_env
+    from tests.apienv import D1, doc_id_of, make_env
 
     env = make_env(tmp_path, signer=signer)
     doc_id = doc_id_of(env, "123/QĐ-UBND")
@@ -276,7 +276,7 @@ def test_api_package_carries_signed_copies_and_says_which(tmp_path: Path, signer
     import json
     import zipfile
 
-    from tests.test_api import D1, make_env
+    from tests.apienv import D1, make_env
 
     env = make_env(tmp_path, signer=signer)
     r = env.client.get(f"/api/v1/dossiers/{D1}/package", headers=env.h("clerk"))  # clerk: with the pending one
@@ -298,7 +298,7 @@ def test_api_without_certificate_serves_unsigned_copies_marked_unsigned(tmp_path
     import json
     import zipfile
 
-    from tests.test_api import D1, doc_id_of, make_env
+    from tests.apienv import D1, doc_id_of, make_env
 
     env = make_env(tmp_path)
     doc_id = doc_id_of(env, "123/QĐ-UBND")

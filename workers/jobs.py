@@ -17,7 +17,7 @@ from typing import Any
 
 from digitize.errors import InputError, NotFoundError
 from digitize.logs import job_context
-from digitize.pipeline.file import cleanup_intermediates, delete_documents, reject
+from digitize.pipeline.file import reject, settle
 from storage.reindex import write_file_record
 from workers.cluster import Cluster, connect, open_store
 from workers.originals import drop_local_original, local_original, source_file
@@ -130,8 +130,8 @@ def ocr_page(sha256: str, page: int) -> dict[str, Any]:
 
 
 def finish(sha256: str) -> dict[str, Any]:
-    """Segment, extract, store and index a file's documents once all its pages are done; then write
-    the file record and delete the page intermediates (kept while a page failed, for the retry)."""
+    """Finish a file once all its pages are done (``finish_file``: documents stored and indexed, the file
+    record written, the page intermediates deleted unless a page failed)."""
     from digitize.pipeline.file import finish_file
     from digitize.pipeline.page import OcrOptions, failed_page
     from digitize.pipeline.pagestore import load_stored_page
@@ -156,18 +156,13 @@ def finish(sha256: str) -> dict[str, Any]:
                 n = submit_pages(c, sha256, missing)
                 log.warning("%s: pages %s are not done yet; %d queued again", row["source"], missing, n)
                 return {"documents": 0, "missing": missing}
-            old = {d.doc_id for d in c.index.list_documents(sha256=sha256, kind=None)}
             outcome = finish_file(source_file(row), results, c.index, c.store, OcrOptions.from_settings(c.settings))
-            new = {d.doc_id for d in c.index.list_documents(sha256=sha256, kind=None)}
-            delete_documents(c.store, old - new)
             row = _file_row(c, sha256)
-            documents = outcome.documents
-        else:
+            documents, removed = outcome.documents, outcome.intermediates_removed
+        else:  # finished before (this job ran again): the record and the clean-up, once more
             documents = sum(1 for _ in c.index.list_documents(sha256=sha256))
-        write_file_record(c.index, c.store, sha256)
-        removed = 0
+            removed = settle(c.index, c.store, sha256)
         if row["status"] == "done":
-            removed = cleanup_intermediates(c.store, sha256)
             drop_local_original(c.settings, row)
         log.info("%s: %s, %d documents, %d intermediates removed", row["source"], row["status"], documents, removed)
         return {"documents": documents, "status": row["status"]}

@@ -15,10 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from digitize.config import Settings
 from digitize.errors import InputError
-from digitize.models import InputKind
 from digitize.page.ingest import discover, sha256_of
-from storage import layout
-from storage.reindex import write_file_record
 from workers.cluster import Cluster
 
 if TYPE_CHECKING:
@@ -129,7 +126,7 @@ class EnqueueReport:
     """What ``enqueue`` did with each file found."""
 
     queued: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # already done, or the same bytes twice
+    skipped: list[str] = field(default_factory=list)  # already done or queued, or the same bytes twice
     failed: list[str] = field(default_factory=list)  # rejected (empty, not a scan); quarantined
 
 
@@ -137,7 +134,7 @@ def enqueue_paths(paths: Sequence[Path], cluster: Cluster) -> EnqueueReport:
     """Store the originals of every file under ``paths`` and queue their ingest jobs."""
     from digitize.errors import EmptyFileError
     from digitize.page.ingest import detect_kind
-    from digitize.pipeline.file import reject
+    from digitize.pipeline.file import Admission, admission, admit, reject
 
     rep = EnqueueReport()
     seen: set[str] = set()
@@ -158,19 +155,15 @@ def enqueue_paths(paths: Sequence[Path], cluster: Cluster) -> EnqueueReport:
             reject(store, idx, sha, cand.source, cand.path, e)
             rep.failed.append(str(e))
             continue
-        row = idx.get_file(sha)
-        if sha in seen or (row is not None and row["status"] == "done"):
-            rep.skipped.append(f"{cand.source}: already processed" if row and row["status"] == "done"
-                               else f"{cand.source}: same bytes as another file")
+        admitted = admission(idx.get_file(sha))
+        if sha in seen or admitted in (Admission.DUPLICATE, Admission.IN_PROGRESS):
+            rep.skipped.append(f"{cand.source}: same bytes as another file" if sha in seen
+                               else f"{cand.source}: already processed" if admitted is Admission.DUPLICATE
+                               else f"{cand.source}: already queued (`digitize reconcile` queues again what "
+                                    "Redis lost)")
             continue
         seen.add(sha)
-        okey = layout.original_key(sha, kind.value)
-        if not store.exists(okey):
-            store.put_file(okey, cand.path, "application/pdf" if kind is InputKind.PDF else f"image/{kind.value}")
-        if row is None or row["status"] == "failed":
-            idx.upsert_file(sha, source=cand.source, size=size, kind=kind.value, page_count=0, status="queued",
-                            original_key=okey)
-            write_file_record(idx, store, sha)
+        admit(store, idx, sha256=sha, source=cand.source, path=cand.path, kind=kind, size=size, status="queued")
         submit_ingest(cluster, sha)
         rep.queued.append(cand.source)
         log.info("%s: queued (sha256 %s)", cand.source, sha[:12])

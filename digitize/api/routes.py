@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, StreamingResponse
@@ -45,9 +44,8 @@ from digitize.handoff.package import stream_package
 from digitize.handoff.sign import VIETNAM, ensure_signed, served_copy
 from digitize.models import Document
 from digitize.models import Field as MetaField
-from storage import access, layout
+from storage import access
 from storage.access import ApiKey, Signature
-from storage.index import documents, history, row_to_document
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +72,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 def _reviews(c: ApiContext, doc_ids: list[str]) -> dict[str, tuple[str, dt.datetime]]:
     """The latest review (who, when) of each document that has one."""
-    if not doc_ids:
-        return {}
-    q = (sa.select(history.c.doc_id, history.c.who, history.c.at)
-         .where(history.c.doc_id.in_(doc_ids), history.c.action == "review").order_by(history.c.id))
-    with c.index.engine.connect() as conn:
-        return {r.doc_id: (r.who, _utc(r.at)) for r in conn.execute(q)}
+    return {d: (who, _utc(at)) for d, (who, at) in c.index.latest_reviews(doc_ids).items()}
 
 
 def review_state(doc: Document, review: tuple[str, dt.datetime] | None) -> str:
@@ -154,19 +147,10 @@ def _detail_out(c: ApiContext, doc: Document) -> dict[str, Any]:
     return out
 
 
-# the dossier listing needs neither the OCR text nor the search copies: leaving them out keeps the
-# read to the row's first page (they are the big, overflowing columns)
-_LISTING = [col for col in documents.c if col.name != "text" and not col.name.endswith(("_folded", "_lower"))]
-
-
 def _dossier_docs(c: ApiContext, code: str, key: ApiKey) -> list[Document]:
     """The dossier's result documents the key may see (text left empty), in (source, first page) order;
     404 when none."""
-    q = (sa.select(*_LISTING, sa.literal("").label("text"))
-         .where(documents.c.dossier_id == validate.dossier_code(code), documents.c.kind == "result")
-         .order_by(documents.c.source, documents.c.first_page))
-    with c.index.engine.connect() as conn:
-        docs = [d for d in map(row_to_document, conn.execute(q)) if visible(key, d)]
+    docs = [d for d in c.index.dossier_documents(validate.dossier_code(code)) if visible(key, d)]
     if not docs:
         raise NotFoundError(f"dossier {code} not found")
     return docs
@@ -337,6 +321,7 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
 def _store_upload(c: ApiContext, upload: UploadFile, filename: str, who: str) -> dict[str, Any]:
     """Hash the upload, check its type, store the original and record the file and its job."""
     from digitize.page.ingest import detect_kind  # numpy comes with it: only load it when a file arrives
+    from digitize.pipeline.file import Admission, admission, admit
 
     src = upload.file
     src.seek(0)
@@ -356,14 +341,11 @@ def _store_upload(c: ApiContext, upload: UploadFile, filename: str, who: str) ->
                 out.write(chunk)
         sha = h.hexdigest()
         existing = c.index.get_file(sha)
-        duplicate = existing is not None and existing["status"] != "failed"
-        key = layout.original_key(sha, kind.value)
+        # the one rule (pipeline.file.admission): done or still in progress = a duplicate; failed = retried
+        duplicate = admission(existing) in (Admission.DUPLICATE, Admission.IN_PROGRESS)
         if not duplicate:
-            if not c.store.exists(key):
-                c.store.put_file(key, Path(tmp), f"application/{kind.value}" if kind.value == "pdf"
-                                 else f"image/{kind.value}")
-            c.index.upsert_file(sha, source=filename, size=size, kind=kind.value, page_count=0, status="queued",
-                                original_key=key)
+            admit(c.store, c.index, sha256=sha, source=filename, path=Path(tmp), kind=kind, size=size,
+                  status="queued")
     finally:
         Path(tmp).unlink(missing_ok=True)
     job_id = (c.on_import(sha, filename) if (c.on_import and not duplicate) else None) or f"import-{uuid.uuid4().hex}"

@@ -85,9 +85,10 @@ class NumberSlot:
     core: tuple[int, int] = (0, 0)  # top and bottom of the printed row
 
 
-def slash_x(image: np.ndarray, scale: float, word: Word) -> int | None:
+def slash_x(image: np.ndarray, scale: float, word: Word, *, lang: str, timeout: float) -> int | None:
     """x (page pixels) where the first "/" of a word glued to its digits ("4/QĐ-UBND") starts, from
-    Tesseract's character boxes of the word's crop; None when no slash is found."""
+    Tesseract's character boxes of the word's crop (read with the run's ``lang`` and ``timeout``); None
+    when no slash is found."""
     import pytesseract
 
     pad = max(2, word.height // 4)
@@ -97,7 +98,7 @@ def slash_x(image: np.ndarray, scale: float, word: Word) -> int | None:
     if crop.size == 0:
         return None
     try:
-        boxes = pytesseract.image_to_boxes(crop, lang="vie", config="--psm 7", timeout=20)
+        boxes = pytesseract.image_to_boxes(crop, lang=lang, config="--psm 7", timeout=timeout)
     except (pytesseract.TesseractError, RuntimeError) as e:
         log.warning("character boxes of the number not read: %s", e)
         return None
@@ -152,11 +153,14 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
 
 
 def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_words: Sequence[Word],
-                   col_right: float, more_words: Callable[[slots.Box], Sequence[Word]] | None = None) -> Any:
-    """The number field after reading its pen-filled slot (``found`` unchanged when there is no slot)."""
+                   col_right: float, more_words: Callable[[slots.Box], Sequence[Word]] | None = None, *,
+                   lang: str, timeout: float) -> Any:
+    """The number field after reading its pen-filled slot (``found`` unchanged when there is no slot);
+    ``lang``, ``timeout``: the run's OCR settings, for the character boxes of the printed symbol."""
     if image is None or found.line is None or found.line.page != 0:
         return found
-    slot = number_slot(found.line.words, page_words, col_right, more_words, lambda w: slash_x(image, scale, w))
+    slot = number_slot(found.line.words, page_words, col_right, more_words,
+                       lambda w: slash_x(image, scale, w, lang=lang, timeout=timeout))
     if slot is None:
         return found
     if (slot.typed and slot.typed_conf >= PRINTED_NUMBER_CONF and found.value
@@ -344,7 +348,8 @@ def recheck(number: Any, date: Any, reocr: Any, page: Any, sk: Any) -> tuple[Any
     """Number and issue date after a look at their pen-filled slots on the first page.
 
     ``reocr``: the extraction's second-look callback, with ``image_of(page)`` giving the stored page
-    image and its pixels per page-result pixel; ``page``: the first PageResult; ``sk``: its skeleton.
+    image and its pixels per page-result pixel, and the run's OCR ``lang`` and ``timeout``; ``page``: the
+    first PageResult; ``sk``: its skeleton.
     A number not found because only its "Số:" label was read is looked for on the label's line."""
     image_scale = reocr.image_of(page.page)
     if image_scale is None:
@@ -356,7 +361,8 @@ def recheck(number: Any, date: Any, reocr: Any, page: Any, sk: Any) -> tuple[Any
         if label_line is not None:
             number = replace(number, line=label_line)
     more = (lambda box: reocr(page.page, box))  # noqa: E731
-    number = recheck_number(number, image, scale, page.words, sk.col_split, more)
+    number = recheck_number(number, image, scale, page.words, sk.col_split, more, lang=reocr.lang,
+                            timeout=reocr.timeout)
     width = sk.width or page.width
     header = [ln for ln in sk.lines if ln.top < sk.header_bottom + 2 * ln.height
               and ln.left >= sk.col_split - 0.05 * width]

@@ -119,4 +119,5 @@ def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *,
         return image, image.shape[1] / result.width
 
     reocr.image_of = image_of  # type: ignore[attr-defined]
+    reocr.lang, reocr.timeout = lang, timeout  # type: ignore[attr-defined]  # for the handwriting reader's boxes
     return reocr

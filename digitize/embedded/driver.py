@@ -10,31 +10,25 @@ from __future__ import annotations
 
 import errno
 import logging
-import multiprocessing
-import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from digitize.config import Settings
+from digitize.embedded.claims import FileClaims
+from digitize.embedded.pool import run_isolated
 from digitize.errors import DigitizeError, InputError, StorageError
 from digitize.logs import job_context
 from digitize.models import PageResult, SourceFile
 from digitize.page.ingest import Candidate, discover, heavy_pages, inspect
-from digitize.pipeline.file import finish_file, reject
-from digitize.pipeline.page import OcrOptions, PageOutcome, PageTask, failed_page, process_page
+from digitize.pipeline.file import Admission, admission, admit, fail_finish, finish_file, reject
+from digitize.pipeline.page import OcrOptions, PageOutcome, PageTask, failed_page
 from digitize.pipeline.pagestore import load_stored_page, save_page
-from storage import layout
 from storage.index import Index
 from storage.objects import ObjectStore
-from storage.reindex import write_file_record
 
 log = logging.getLogger(__name__)
-
-MAX_CRASHES_PER_PAGE = 2
 
 
 @dataclass
@@ -104,13 +98,6 @@ class _FileState:
         return self.heavy is None or page in self.heavy
 
 
-def _init_worker() -> None:
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    import cv2  # imported once per worker, not per page
-
-    cv2.setNumThreads(1)
-
-
 def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
         progress: Progress | None = None) -> RunSummary:
     """Process every file under ``paths``; return a summary (never raises for a bad input file)."""
@@ -126,18 +113,22 @@ def run_candidates(candidates: list[Candidate], settings: Settings, index: Index
     progress.start(len(candidates))
     states: list[_FileState] = []
     seen: dict[str, str] = {}  # sha256 -> the name it was first found under in this run
-    for cand in candidates:
-        state = _open_file(cand, settings, index, store, summary, progress, seen)
-        if state is not None:
-            states.append(state)
-    _run_pages(states, settings, index, store, summary, progress)
+    claims = FileClaims(settings.archive / "claims")
+    try:
+        for cand in candidates:
+            state = _open_file(cand, settings, index, store, summary, progress, seen, claims)
+            if state is not None:
+                states.append(state)
+        _run_pages(states, settings, index, store, summary, progress, claims)
+    finally:
+        claims.release_all()
     summary.seconds = time.monotonic() - started
     progress.stop()
     return summary
 
 
 def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectStore, summary: RunSummary,
-               progress: Progress, seen: dict[str, str]) -> _FileState | None:
+               progress: Progress, seen: dict[str, str], claims: FileClaims) -> _FileState | None:
     report = FileReport(source=cand.source)
     summary.files.append(report)
     try:
@@ -154,7 +145,8 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
         return None
     report.sha256, report.pages = src.sha256, src.page_count
     row = index.get_file(src.sha256)
-    if src.sha256 in seen or (row and row["status"] == "done"):
+    admitted = admission(row)
+    if src.sha256 in seen or admitted is Admission.DUPLICATE:
         report.status = "skipped"
         report.error = "same bytes as " + (seen.get(src.sha256) or (row["source"] if row else "another file"))
         if row:
@@ -162,13 +154,17 @@ def _open_file(cand: Candidate, settings: Settings, index: Index, store: ObjectS
         log.info("%s: already processed (sha256 %s), nothing to do", src.source, src.sha256[:12])
         progress.file_done(report)
         return None
-    okey = layout.original_key(src.sha256, src.kind.value)
+    # queued or processing: resumed only when no other live run is on it (its claim is free)
+    if not claims.claim(src.sha256):
+        report.status, report.error = "skipped", "being processed by another run"
+        log.info("%s: being processed by another run (sha256 %s)", src.source, src.sha256[:12])
+        progress.file_done(report)
+        return None
     try:
-        if not store.exists(okey):
-            store.put_file(okey, Path(src.path))  # atomic: a full disk leaves no part of it
-        index.upsert_file(src.sha256, source=src.source, size=src.size, kind=src.kind.value,
-                          page_count=src.page_count, status="processing", original_key=okey)
+        admit(store, index, sha256=src.sha256, source=src.source, path=Path(src.path), kind=src.kind,
+              size=src.size, status="processing", page_count=src.page_count)
     except (OSError, StorageError) as e:  # disk full, index locked: this file waits for the next run
+        claims.release(src.sha256)
         report.status, report.error = "failed", f"cannot store it in the archive: {_why(e)}"
         log.error("%s: %s", src.source, report.error, extra={"reported": True})
         progress.file_done(report)
@@ -227,23 +223,15 @@ def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_File
 
 
 def _run_pages(states: list[_FileState], settings: Settings, index: Index, store: ObjectStore,
-               summary: RunSummary, progress: Progress) -> None:
+               summary: RunSummary, progress: Progress, claims: FileClaims) -> None:
+    """The bookkeeping of the run's pages: each outcome saved as it comes, a file finished after its last."""
     ocr = OcrOptions.from_settings(settings)
     for st in states:
         if not st.pending:
-            _finish(st, index, store, progress, ocr)
-    todo = _tasks(states, settings)
-    # Pages in flight when a worker process died. Any of them may have killed it, so each runs again
-    # alone: a page that kills its worker while alone, MAX_CRASHES_PER_PAGE times, fails by itself.
-    suspects: list[tuple[_FileState, PageTask]] = []
-    crashes: dict[tuple[str, int], int] = {}
-    max_in_flight = settings.jobs * 2
-    held: tuple[_FileState, PageTask] | None = None  # the next page, waiting for the pool to empty (heavy)
-
-    def heavy(item: tuple[_FileState, PageTask]) -> bool:
-        return item[0].is_heavy(item[1].page)
-
-    def on_done(st: _FileState, outcome: PageOutcome) -> None:
+            _finish(st, index, store, progress, ocr, claims)
+    items = _tasks(states, settings)
+    for (st, _task), outcome in run_isolated(items, lambda item: item[1], jobs=settings.jobs,
+                                               heavy=lambda item: item[0].is_heavy(item[1].page)):
         with job_context(st.src.sha256[:12]):
             try:
                 save_page(store, index, st.src.sha256, outcome)
@@ -256,57 +244,7 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         summary.pages_processed += 1
         progress.page_done()
         if not st.pending:
-            _finish(st, index, store, progress, ocr)
-
-    while True:
-        pool = _make_pool(settings.jobs)
-        in_flight: dict[Future[PageOutcome], tuple[_FileState, PageTask]] = {}
-        broken = False
-        try:
-            while True:
-                while len(in_flight) < max_in_flight:
-                    if suspects:  # a suspect runs alone, with nothing else in flight
-                        if not in_flight:
-                            item = suspects.pop(0)
-                            in_flight[pool.submit(process_page, item[1])] = item
-                        break
-                    item, held = held or next(todo, None), None
-                    if item is None:
-                        break
-                    # A heavy page runs alone: two side by side could pass 1 GiB (ingest.heavy_pages).
-                    if in_flight and (heavy(item) or any(heavy(i) for i in in_flight.values())):
-                        held = item
-                        break
-                    in_flight[pool.submit(process_page, item[1])] = item
-                if not in_flight:
-                    break
-                alone = len(in_flight) == 1
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    st, task = in_flight.pop(fut)
-                    try:
-                        outcome = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        key = (st.src.sha256, task.page)
-                        if alone:
-                            crashes[key] = crashes.get(key, 0) + 1
-                        if crashes.get(key, 0) < MAX_CRASHES_PER_PAGE:
-                            suspects.append((st, task))
-                            continue
-                        outcome = PageOutcome(failed_page(task.page, "the worker process crashed on this page"), None)
-                    on_done(st, outcome)
-                if broken:
-                    for fut, item in in_flight.items():
-                        fut.cancel()
-                        suspects.append(item)
-                    in_flight.clear()
-                    break
-        finally:
-            pool.shutdown(wait=not broken, cancel_futures=True)
-        if not broken:
-            return
-        log.warning("a worker process died; restarting the pool and retrying its pages")
+            _finish(st, index, store, progress, ocr, claims)
 
 
 def _why(e: Exception) -> str:
@@ -317,28 +255,25 @@ def _why(e: Exception) -> str:
     return str(e)
 
 
-def _make_pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker)
-
-
-def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress, ocr: OcrOptions) -> None:
+def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress, ocr: OcrOptions,
+            claims: FileClaims) -> None:
     rep = st.report
     with job_context(st.src.sha256[:12]):
         try:
-            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store, ocr)
-            write_file_record(index, store, st.src.sha256)  # what `digitize reindex` reads back
+            # the page objects stay: the review station's structure fixes rebuild documents from them
+            outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store, ocr,
+                                  keep_pages=True)
         except (DigitizeError, OSError) as e:
             rep.status, rep.error, rep.reason = "failed", _why(e), getattr(e, "reason", "storage")
             log.error("%s: %s", st.src.source, rep.error, extra={"reported": True})
             try:
-                index.finish_file(st.src.sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0,
-                                  reason=getattr(e, "reason", "storage"), message=rep.error)
-                write_file_record(index, store, st.src.sha256)
+                fail_finish(index, store, st.src.sha256, getattr(e, "reason", "storage"), rep.error)
             except (StorageError, OSError) as again:  # the index itself cannot be written: the report says it
                 log.error("%s: %s", st.src.source, again)
             progress.file_done(rep)
             return
+        finally:
+            claims.release(st.src.sha256)
     rep.pages_done, rep.pages_failed, rep.pages_blank = outcome.pages_done, outcome.pages_failed, outcome.pages_blank
     rep.documents, rep.needs_review = outcome.documents, outcome.needs_review
     rep.status = "failed" if outcome.pages_failed else "done"

@@ -1,6 +1,17 @@
-"""Finishing a file once every page is done: segment, extract, assemble and store each document,
-then index it. Shared by the embedded and the distributed drivers; idempotent (running it twice
-gives the same objects and rows, never duplicates)."""
+"""A file's lifecycle, one for every driver (the embedded run, the workers, the API upload):
+
+- :func:`admission` — the one rule for a file submitted again (by sha256): done = a duplicate, queued or
+  processing = in progress (never started twice), failed = tried again;
+- :func:`admit` — keep its original (once, by sha256), record it, write its file record;
+- :func:`reject` — an input that cannot be processed: quarantined, recorded as failed;
+- :func:`finish_file` — once every page is done: segment, extract, assemble and store each document,
+  index it, delete the documents a new segmentation dropped, write the file record, and drop the
+  page intermediates (kept while a page failed, for the retry; kept always with ``keep_pages``, which
+  the embedded driver asks for: the review station's split, merge and blank-page fixes rebuild a
+  document from them); idempotent (running it twice gives the same objects and rows, never duplicates).
+
+The file record (``files/<sha>/file.json``) is what ``digitize reindex`` reads back.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +20,13 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from digitize.errors import InputError, NotFoundError
 from digitize.handoff.export import export_record
-from digitize.models import Document, PageResult, SourceFile, to_dict
+from digitize.models import Document, InputKind, PageResult, SourceFile, to_dict
 from digitize.page.pdf import merge_pages
 from digitize.pipeline.page import OcrOptions, make_document, plan_file
 from storage import layout
@@ -22,6 +35,45 @@ from storage.objects import ObjectStore
 from storage.reindex import write_file_record
 
 log = logging.getLogger(__name__)
+
+
+class Admission(StrEnum):
+    """What to do with a file submitted (run, enqueued, uploaded) whose sha256 the index may know."""
+
+    NEW = "new"  # never seen: process it
+    RETRY = "retry"  # it failed before: process it again (its stored pages are reused)
+    DUPLICATE = "duplicate"  # done: nothing to do
+    IN_PROGRESS = "in_progress"  # queued or being processed: not started a second time
+
+
+def admission(row: dict[str, Any] | None) -> Admission:
+    """The one rule for a clerk submitting a file again, by its index row: a done file is a duplicate, a
+    file still queued or being processed is not started twice, a failed one may be retried."""
+    if row is None:
+        return Admission.NEW
+    if row["status"] == "done":
+        return Admission.DUPLICATE
+    if row["status"] == "failed":
+        return Admission.RETRY
+    return Admission.IN_PROGRESS
+
+
+def content_type(kind: InputKind) -> str:
+    """The MIME type an original of this kind is stored with."""
+    return "application/pdf" if kind is InputKind.PDF else f"image/{kind.value}"
+
+
+def admit(store: ObjectStore, index: Index, *, sha256: str, source: str, path: Path, kind: InputKind, size: int,
+          status: str, page_count: int = 0) -> str:
+    """Keep a file's original (once: the same bytes are one object), record the file with ``status``
+    (``queued`` or ``processing``) and write its file record; returns the original's key."""
+    okey = layout.original_key(sha256, kind.value)
+    if not store.exists(okey):
+        store.put_file(okey, path, content_type(kind))  # atomic: a full disk leaves no part of it
+    index.upsert_file(sha256, source=source, size=size, kind=kind.value, page_count=page_count, status=status,
+                      original_key=okey)
+    write_file_record(index, store, sha256)
+    return okey
 
 
 @dataclass(frozen=True)
@@ -34,15 +86,18 @@ class FinishOutcome:
     documents: int
     needs_review: int
     error: str | None
+    intermediates_removed: int = 0
 
 
 def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, store: ObjectStore,
-                ocr: OcrOptions = OcrOptions()) -> FinishOutcome:
+                ocr: OcrOptions = OcrOptions(), *, keep_pages: bool = False) -> FinishOutcome:
     """Turn a file's page results into stored, indexed documents; ``ocr``: the settings for the second
-    readings of the signature block (the run's language, time limit and back-end)."""
+    readings of the signature block (the run's language, time limit and back-end); ``keep_pages``: keep
+    the page intermediates of a done file too (see :func:`settle`)."""
     from digitize.document.reocr import make_reocr
 
     seg = plan_file(src, results)
+    old = {d.doc_id for d in index.list_documents(sha256=src.sha256, kind=None)}
     pdfs = PagePdfs(store, src.sha256)
     reocr = make_reocr(results, pdfs.get, lang=ocr.lang, timeout=ocr.timeout, backend=ocr.backend)
     docs: list[Document] = []
@@ -51,6 +106,7 @@ def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, st
         docs.append(store_document(doc, store, pdfs))
         pdfs.clear()  # a document's pages are read for its extraction and its PDF, then let go
     index.replace_documents(src.sha256, docs)
+    delete_documents(store, old - {d.doc_id for d in docs})  # documents a new segmentation no longer makes
     index.set_page_kinds(src.sha256, {p: k.value for p, k in seg.page_kinds.items()})
     for code in sorted({d.dossier_id for d in docs if d.dossier_id}):
         write_dossier_manifest(code, index, store)
@@ -62,12 +118,13 @@ def finish_file(src: SourceFile, results: Sequence[PageResult], index: Index, st
     status = "failed" if failed else "done"
     index.finish_file(src.sha256, status=status, pages_done=len(results) - len(failed), pages_failed=len(failed),
                       pages_blank=blank, reason="page_failed" if failed else None, message=error)
+    removed = settle(index, store, src.sha256, keep_pages=keep_pages)
     results_docs = [d for d in docs if d.kind == "result"]
     log.info("%s: %d pages, %d documents (%d need review)%s", src.source, len(results), len(results_docs),
              sum(d.needs_review for d in results_docs), f", {len(failed)} pages failed" if failed else "")
     return FinishOutcome(pages_done=len(results) - len(failed), pages_failed=len(failed), pages_blank=blank,
                          documents=len(results_docs), needs_review=sum(d.needs_review for d in results_docs),
-                         error=error)
+                         error=error, intermediates_removed=removed)
 
 
 class PagePdfs:
@@ -149,6 +206,24 @@ def reject(store: ObjectStore, index: Index, sha256: str, source: str, path: Pat
     index.fail_file(sha256, source=source, size=path.stat().st_size, reason=err.reason, message=str(err))
     write_file_record(index, store, sha256)
     log.error("%s", err, extra={"reported": True})  # a command prints the file's failure itself
+
+
+def fail_finish(index: Index, store: ObjectStore, sha256: str, reason: str, message: str) -> None:
+    """Record that a file could not be finished (its stored pages stay, for the next attempt)."""
+    index.finish_file(sha256, status="failed", pages_done=0, pages_failed=0, pages_blank=0, reason=reason,
+                      message=message)
+    write_file_record(index, store, sha256)
+
+
+def settle(index: Index, store: ObjectStore, sha256: str, *, keep_pages: bool = False) -> int:
+    """After a file's finish: write its file record and, when it is done (no failed page) and not
+    ``keep_pages``, delete its page intermediates; returns how many were deleted. Idempotent (a finish
+    run again ends here too)."""
+    write_file_record(index, store, sha256)
+    row = index.get_file(sha256)
+    if keep_pages or row is None or row["status"] != "done":
+        return 0
+    return cleanup_intermediates(store, sha256)
 
 
 def cleanup_intermediates(store: ObjectStore, sha256: str) -> int:

@@ -1,4 +1,5 @@
-"""Start and stop real servers for tests: redis-server, SeaweedFS (S3) and a throwaway PostgreSQL.
+"""Throwaway local servers: redis-server, SeaweedFS (S3) and PostgreSQL, for the tests, the benchmarks
+and ``scripts/check_same_export.py`` (never a server that someone else started).
 
 Each server runs as a child process on free loopback ports with its own temporary directory, waits
 for readiness with a bounded timeout, and is stopped (then its directory removed) even when start-up
@@ -6,7 +7,8 @@ or the test fails. A server can be stopped and started again on the same ports a
 restart tests) or killed with SIGKILL (crash tests). On Linux the children also die with the test
 process (``PR_SET_PDEATHSIG``), so an interrupted run leaves nothing behind.
 
-Used by the fixtures in ``conftest.py``; tests that need to stop a server use the classes directly::
+Used by the fixtures in the tests' ``conftest.py`` and by the scripts; tests that need to stop a server
+use the classes directly::
 
     with SeaweedS3() as s3:
         ...
@@ -40,7 +42,7 @@ REDIS_DEFAULT_PORT = 6379
 
 
 class ServiceError(RuntimeError):
-    """A test server could not be started (the message carries the tail of its log)."""
+    """A local server could not be started (the message carries the tail of its log)."""
 
 
 class ServiceUnavailable(ServiceError):
@@ -481,38 +483,3 @@ def fresh_database(server_url: str) -> Iterator[str]:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
-
-
-def start_digitize_serve(env: dict[str, str], port: int, out: IO[bytes] | int,
-                         cwd: Path | None = None) -> subprocess.Popen[bytes]:
-    """``digitize serve`` on 127.0.0.1:``port`` with ``env``; returns once /healthz answers 200.
-
-    ``out`` receives the server's stdout and stderr (a file, or subprocess.PIPE). Fails the test with the
-    server's last output when it exits or does not answer within 30 s."""
-    import httpx
-    import pytest
-
-    proc = subprocess.Popen([sys.executable, "-m", "digitize", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_process(proc)
-            said = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            pytest.fail(f"digitize serve did not come up: {said[-2000:]}")
-        time.sleep(0.1)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

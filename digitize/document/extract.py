@@ -86,6 +86,11 @@ def extract_metadata(
             signer_f = again[0]
             if again[1].value and not position_f.value:
                 position_f = again[1]
+    image_of = getattr(reocr, "image_of", None)
+    if image_of is not None and signer_f.value:  # the start of the name lost under the signature
+        from digitize.document.signer_surname import restore_surname
+
+        signer_f = restore_surname(signer_f, image_of, [p.page for p in usable])
     place_f = _agree_place_issuer(place_f, issuer_f, pages_lines)
     md = Metadata(
         doc_type=doc_type_f.field(),

@@ -1,0 +1,62 @@
+"""The start of a signer's name lost under a signature, read again by the line recogniser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitize.document.lines import _Found, build_lines
+from digitize.document.signer_surname import RESTORED, lost_start, restore_surname
+from digitize.models import PageResult, Word
+from digitize.samples.documents import font
+
+
+@pytest.mark.parametrize(("read", "kept", "start"), [
+    ("Nguyen Van Dieu", ["Văn", "Diệu"], ["Nguyễn"]),
+    ("Bùi Văn Hāi", ["Văn", "Hải"], ["Bùi"]),
+    ("Nguyen Công Nghiêp", ["Công", "Nghiệp"], ["Nguyễn"]),
+    ("Van Dieu", ["Văn", "Diệu"], None),  # nothing before the words read
+    ("Xyz Van Dieu", ["Văn", "Diệu"], None),  # no surname before them
+    ("Nguyen Van Dieu", ["Văn", "Hải"], None),  # another name: the reading is not of this line
+    ("KT. Nguyen Van Dieu", ["Văn", "Diệu"], ["Nguyễn"]),
+])
+def test_lost_start(read, kept, start):
+    assert lost_start(read, kept) == start
+
+
+def _name_page(scribble: bool) -> tuple[np.ndarray, PageResult]:
+    img = Image.new("RGB", (900, 220), (250, 250, 250))
+    draw = ImageDraw.Draw(img)
+    f = font(44, bold=True)
+    draw.text((200, 90), "Nguyễn Văn Diệu", font=f, fill=(10, 10, 10))
+    x_van = 200 + round(draw.textlength("Nguyễn ", font=f))
+    if scribble:  # a signature's strokes over the surname
+        draw.line([(190, 60), (250, 150), (300, 55), (360, 145), (x_van - 10, 70)], fill=(60, 70, 170), width=3)
+    w_van, w_dieu = round(draw.textlength("Văn", font=f)), round(draw.textlength("Diệu", font=f))
+    words = (Word(text="Văn", left=x_van, top=92, width=w_van, height=46, conf=90),
+             Word(text="Diệu", left=x_van + w_van + 14, top=92, width=w_dieu, height=46, conf=90))
+    return np.asarray(img)[..., ::-1].copy(), PageResult(page=3, width=900, height=220, words=words)
+
+
+@pytest.mark.parametrize("scribble", [False, True])
+def test_surname_under_a_signature_is_restored_and_flagged(scribble):
+    image, page = _name_page(scribble)
+    line = build_lines(page, 0)[0]
+    found = _Found("Văn Diệu", 0.5, "signer: 'Văn' is not a known surname", line=line)
+    seen = []
+
+    def image_of(n: int):
+        seen.append(n)
+        return image, 1.0
+
+    out = restore_surname(found, image_of, [3])
+    assert seen == [3]
+    assert out.value == "Nguyễn Văn Diệu" and out.reason == RESTORED and out.conf <= 0.6
+
+
+def test_a_whole_name_is_left_alone():
+    image, page = _name_page(False)
+    line = build_lines(page, 0)[0]
+    found = _Found("Văn Diệu", 0.9, None, line=line)  # no doubt about it: nothing to do
+    assert restore_surname(found, lambda n: (image, 1.0), [3]) is found

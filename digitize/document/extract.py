@@ -72,7 +72,8 @@ def extract_metadata(
         from digitize.document import handwriting_fill
 
         number_f, date_f = handwriting_fill.recheck(number_f, date_f, reocr, usable[0], sk)
-    issuer_f = check_issuer_locality(find_issuer(sk, number_f.line, pages_lines))
+    issuer_f = _issuer_by_symbol(check_issuer_locality(find_issuer(sk, number_f.line, pages_lines)),
+                                 number_f.value, doc_type_f.value)
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:
         summary_f = replace(summary_f, value=respell_places(summary_f.value))
@@ -135,3 +136,19 @@ def official_metadata(md: Metadata, *, page_amount: int, dossier_id: str | None)
         "Position": md.signer_position.value,
         "FullName": md.signer.value,
     }
+
+
+def _issuer_by_symbol(issuer: _Found, number: str | None, doc_type_name: str | None) -> _Found:
+    """The issuer the number's symbol names, where the header gave none, or gave one of a joint
+    document's issuers only."""
+    from digitize.document.issuer_symbol import bodies_of, is_joint
+
+    parsed = validate.parse_number(number) if number else None
+    bodies = bodies_of(parsed.symbol) if parsed is not None else []
+    if not bodies:
+        return issuer
+    if issuer.value is None:
+        return _Found(", ".join(bodies), 0.6, "issuer: not read in the header; named by the number's symbol")
+    if is_joint(doc_type_name) and len(bodies) > 1 and issuer.value in bodies:
+        return replace(issuer, value=", ".join(bodies), conf=min(issuer.conf, 0.8))
+    return issuer

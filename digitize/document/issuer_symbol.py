@@ -1,0 +1,43 @@
+"""The issuing body read from the number's symbol, for the central bodies whose abbreviation is fixed.
+
+Decree 30 (Appendix I) makes the symbol name the issuer: "/NĐ-CP" is the Government's, "/TTg-CĐS" the
+Prime Minister's, "/TTLT-TANDTC-VKSNDTC-BTP" a joint circular of three bodies. Where the header was
+not read (a photo that cut the top of the page, a seal over it) the symbol still tells who issued the
+document, and a joint document's symbol lists every issuer when the header's side-by-side blocks were
+read only in part. Local bodies ("UBND", "SNV") are not in the table: their name needs a locality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from digitize.text.vntext import fold
+
+CENTRAL = {
+    "CP": "Chính phủ", "TTG": "Thủ tướng Chính phủ", "VPCP": "Văn phòng Chính phủ", "TTCP": "Thanh tra Chính phủ",
+    "BQP": "Bộ Quốc phòng", "BCA": "Bộ Công an", "BNG": "Bộ Ngoại giao", "BNV": "Bộ Nội vụ", "BTP": "Bộ Tư pháp",
+    "BTC": "Bộ Tài chính", "BCT": "Bộ Công Thương", "BYT": "Bộ Y tế", "BXD": "Bộ Xây dựng",
+    "BGDDT": "Bộ Giáo dục và Đào tạo", "BTTTT": "Bộ Thông tin và Truyền thông", "BKHDT": "Bộ Kế hoạch và Đầu tư",
+    "BTNMT": "Bộ Tài nguyên và Môi trường", "BGTVT": "Bộ Giao thông vận tải",
+    "BNNPTNT": "Bộ Nông nghiệp và Phát triển nông thôn", "BNNMT": "Bộ Nông nghiệp và Môi trường",
+    "BKHCN": "Bộ Khoa học và Công nghệ", "BLDTBXH": "Bộ Lao động - Thương binh và Xã hội",
+    "BVHTTDL": "Bộ Văn hóa, Thể thao và Du lịch", "NHNN": "Ngân hàng Nhà nước Việt Nam",
+    "KTNN": "Kiểm toán nhà nước", "TANDTC": "Tòa án nhân dân tối cao", "VKSNDTC": "Viện kiểm sát nhân dân tối cao",
+    "UBDT": "Ủy ban Dân tộc",
+}
+JOINT = ("thong tu lien tich", "nghi quyet lien tich")
+
+
+def bodies_of(symbol: Sequence[str]) -> list[str]:
+    """The central bodies a parsed number's symbol names, in its order ("NĐ", "CP") -> ["Chính phủ"]."""
+    out = []
+    for part in symbol:
+        body = CENTRAL.get(fold(part).upper())
+        if body is not None and body not in out:
+            out.append(body)
+    return out
+
+
+def is_joint(doc_type_name: str | None) -> bool:
+    """A type issued jointly by several bodies (thông tư liên tịch, nghị quyết liên tịch)."""
+    return bool(doc_type_name) and fold(doc_type_name).startswith(JOINT)

@@ -96,7 +96,7 @@ def wrong_fields_summary(details: str, manifest_path: Path) -> str:
 def count_pages(corpus: Path) -> int:
     """Pages in the corpus according to its manifest."""
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
-    return sum(f["page_count"] for f in manifest["files"])
+    return sum(f.get("page_count", f.get("pages", 0)) for f in manifest["files"])  # realdev says "pages"
 
 
 def tesseract_floor(corpus: Path, jobs: int, tmp: Path) -> float:

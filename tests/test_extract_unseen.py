@@ -155,3 +155,28 @@ def test_the_signer_is_read_where_the_document_ends_not_on_an_annex_form() -> No
     form.line("Trần Văn Bình", 2600, cx=RIGHT)
     md, _ = run(main, form.page(2))
     assert md.signer.value == "Nguyễn Chí Dũng"
+
+
+def _addressed(number: str, vv: str | None = None) -> Sheet:
+    """A page with no type heading, sent to addressees (a giấy mời or a công văn in the same form)."""
+    s = page(issuer=("UBND TỈNH BẮC GIANG",), number=number, title=None, summary=None, vv=vv,
+             date_line="Bắc Giang, ngày 04 tháng 4 năm 2012")
+    s.line("Kính gửi: Các sở, ban, ngành thuộc tỉnh", 560, cx=RIGHT, size=40)
+    return s
+
+
+def test_an_invitation_without_a_heading_is_named_by_its_symbol() -> None:
+    md, _ = run(_addressed("74/GM-UBND").page())
+    assert md.doc_type.value == "Giấy mời" and md.doc_type.reason and "symbol" in md.doc_type.reason
+
+
+def test_a_cong_van_whose_issuer_abbreviation_spells_a_type_stays_a_cong_van() -> None:
+    md, _ = run(_addressed("2191/CT-CS").page())  # CT: Cục Thuế here, not Chỉ thị
+    assert md.doc_type.value == "Công văn"
+
+
+def test_v_v_read_as_v_w_is_the_trich_yeu() -> None:
+    md, _ = run(_addressed("464/TTg-CĐS", vv="V/w triển khai các Nghị quyết cắt giảm").page())
+    assert md.doc_type.value == "Công văn"
+    assert md.summary.value == "V/v triển khai các Nghị quyết cắt giảm"
+    assert md.issuer.value  # from the header

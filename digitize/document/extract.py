@@ -29,6 +29,7 @@ from digitize.document.signer import Reocr, _second_look, find_signer
 from digitize.document.skeleton import skeleton
 from digitize.models import Field, Metadata, PageResult
 from digitize.text import doctypes
+from digitize.text.vntext import fold
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +60,21 @@ def extract_metadata(
     doc_type_f = find_doc_type(sk)
     doc_type = doctypes.by_name(doc_type_f.value)
     number_f = find_number(sk, doc_type)
-    if doc_type is None and number_f.value:
-        parsed = validate.parse_number(number_f.value)
-        guess = None
-        if parsed and parsed.symbol:  # "115/CV-PA83", "368-CV/BPTT": CV is a công văn
-            guess = doctypes.CONG_VAN if parsed.symbol[0] == "CV" else doctypes.by_abbreviation(parsed.symbol[0])
-        if guess is not None:
-            doc_type = guess
-            doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")
     date_f, place_f = find_date_place(sk, pages_lines)
     if getattr(reocr, "image_of", None) is not None:  # the number and the day filled in by pen
         from digitize.document import handwriting_fill
 
         number_f, date_f = handwriting_fill.recheck(number_f, date_f, reocr, usable[0], sk)
+    guessed = doc_type is None or (doc_type_f.reason or "").startswith("doc_type: no heading")
+    if guessed and number_f.value:  # no heading: the number's symbol may name the type ("/GM-UBND")
+        parsed = validate.parse_number(number_f.value if number_f.value[:1].isdigit() else "1" + number_f.value)
+        guess = None
+        if parsed and parsed.symbol:  # "115/CV-PA83", "368-CV/BPTT": CV is a công văn
+            guess = doctypes.CONG_VAN if parsed.symbol[0] == "CV" else doctypes.by_abbreviation(parsed.symbol[0])
+        addressed = doc_type is None or guess is None or fold(guess.name) in ADDRESSED
+        if guess is not None and addressed:  # a "Kính gửi" without a heading: a type sent to addressees
+            doc_type = guess
+            doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")
     issuer_f = _issuer_by_symbol(check_issuer_locality(find_issuer(sk, number_f.line, pages_lines)),
                                  number_f.value, doc_type_f.value)
     summary_f = find_summary(sk, doc_type, number_f.line)
@@ -136,6 +139,11 @@ def official_metadata(md: Metadata, *, page_amount: int, dossier_id: str | None)
         "Position": md.signer_position.value,
         "FullName": md.signer.value,
     }
+
+
+# types sent to addressees ("Kính gửi:"), which a page without a heading may be; the first part of a
+# công văn's symbol is its issuer's abbreviation, which may spell a type too ("2191/CT-CS": Cục Thuế)
+ADDRESSED = ("giay moi", "to trinh", "bao cao", "thong bao", "giay gioi thieu", "phieu trinh")
 
 
 def _issuer_by_symbol(issuer: _Found, number: str | None, doc_type_name: str | None) -> _Found:

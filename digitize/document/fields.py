@@ -222,7 +222,7 @@ def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tupl
     return date_f, place_f
 
 
-_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?v?\s*[:.]?\s|vv\s|ve viec\s)")
+_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?[vw]?\s*[:.]?\s|vv\s|ve viec\s)")  # "V/w": v read as w
 
 
 def _is_vv(folded: str) -> bool:
@@ -266,7 +266,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
             parts.append(ln)
             cur = ln
         text = collapse(" ".join(p.text for p in parts))
-        text = re.sub(r"^\W{0,2}[vV]\s?[/l1|]\s?[vV]?\s*[:.]?\s*", "V/v ", text)
+        text = re.sub(r"^\W{0,2}[vV]\s?[/l1|]\s?[vVwW]?\s*[:.]?\s*", "V/v ", text)
         return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=start)
     if doc_type is None:
         return _Found(None, 0.0, "summary: document type unknown")

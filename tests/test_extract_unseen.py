@@ -180,3 +180,10 @@ def test_v_v_read_as_v_w_is_the_trich_yeu() -> None:
     assert md.doc_type.value == "Công văn"
     assert md.summary.value == "V/v triển khai các Nghị quyết cắt giảm"
     assert md.issuer.value  # from the header
+
+
+def test_a_cong_van_whose_v_v_was_not_read_takes_the_lines_under_its_number() -> None:
+    md, _ = run(_addressed("298/STTTT-CNTT", vv="Tổ chức Hội thi Tin học cho cán bộ công chức").page())
+    assert md.doc_type.value == "Công văn"
+    assert md.summary.value == "Tổ chức Hội thi Tin học cho cán bộ công chức"
+    assert md.summary.reason and "V/v" in md.summary.reason  # flagged: a clerk checks it

@@ -249,6 +249,9 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
                 if number_line is None or ln.top >= number_line.top:
                     start = ln
                     break
+        lost_vv = start is None and doc_type is not None and doc_type.kind == "cong_van"
+        if lost_vv:  # "V/v" not read (a speck, a stamp over it): the lines right under the number
+            start = _under_number(sk, number_line)
         if start is None:
             if doc_type is not None and doc_type.kind == "cong_van":
                 return _Found(None, 0.0, "summary: V/v line not found")
@@ -267,7 +270,11 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
             cur = ln
         text = collapse(" ".join(p.text for p in parts))
         text = re.sub(r"^\W{0,2}[vV]\s?[/l1|]\s?[vVwW]?\s*[:.]?\s*", "V/v ", text)
-        return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=start)
+        conf = _words_conf([w for p in parts for w in p.words])
+        if lost_vv:
+            return _Found(_clean_summary(text), min(conf, 0.6), "summary: 'V/v' not read; the lines under the number",
+                          line=start)
+        return _Found(_clean_summary(text), conf, line=start)
     if doc_type is None:
         return _Found(None, 0.0, "summary: document type unknown")
     last = sk.title_lines[-1]
@@ -307,6 +314,22 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
     if upper_parts:
         text = sentence_case(text)
     return _Found(_clean_summary(text), _words_conf([w for p in parts for w in p.words]), line=parts[0])
+
+
+def _under_number(sk: Skeleton, number_line: Line | None) -> Line | None:
+    """The first line of running text under a công văn's number line, in its column (its trích yếu)."""
+    if number_line is None or number_line.cx >= sk.col_split:
+        return None
+    for ln in sk.lines:
+        if ln.top <= number_line.top + 0.5 * number_line.height or ln.cx >= sk.col_split:
+            continue
+        if ln.top - number_line.bottom > 3 * number_line.height:
+            return None
+        if (is_upper_text(ln.text, threshold=0.7) or _STAMP_WORDS.search(ln.fold) or ln.fold.startswith("kinh gui")
+                or letter_ratio(ln.text) < 0.6 or len(ln.words) < 3):
+            return None
+        return ln
+    return None
 
 
 def find_doc_type(sk: Skeleton) -> _Found:

@@ -191,6 +191,33 @@ def _is_place(text: str | None) -> bool:
     return 1 <= len(words) <= 5 and all(w[:1].isupper() for w in words) and letter_ratio(text) > 0.85
 
 
+_PLACE_ONLY = re.compile(r"^(?P<place>[^\d,]{2,40}?)[\s,.;]*\bng[aà]\w{0,2}\b")
+
+
+def _header_place(sk: Skeleton) -> _Found | None:
+    """The place of the header's "<place>, ngày …" line whose date could not be read (a day written by pen,
+    a label misread): the place is print, and stands on its own."""
+    for ln in sk.lines:
+        if ln.page != 0 or ln.top > sk.header_bottom + ln.height or ln.left < sk.col_split - 0.05 * ln.page_width:
+            continue
+        m = _PLACE_ONLY.match(ln.fold)
+        if not m:
+            continue
+        n = len(m.group("place").split())
+        place = " ".join(collapse(ln.text).split(" ")[:n]).strip(" ,.;:")
+        if _is_place(place):
+            return _Found(_respelt(place), _words_conf(ln.words[:n]), line=ln)
+    return None
+
+
+def _respelt(place: str) -> str:
+    """A place as the gazetteer spells it when exactly one unit has its letters ("Hà Nói" -> "Hà Nội")."""
+    from digitize.text import gazetteer
+
+    found = gazetteer.lookup(place)
+    return found.name if found.status in ("exact", "corrected") else canonical(place)
+
+
 def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
     """Issue date and place: the "<place>, ngày …" line right of the number, else above the signer."""
     cands: list[tuple[int, Line, str | None, dt.date]] = []
@@ -208,15 +235,20 @@ def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tupl
                          and ln.left >= sk.col_split - 0.05 * ln.page_width)
             rank = 0 if in_header and _is_place(place) else 1 if _is_place(place) else 2 if in_header else 3
             cands.append((rank, ln, place, date))
+    header_place = _header_place(sk)
     if not cands:
-        return _Found(None, 0.0, "issued_date: not found"), _Found(None, 0.0, "place: not found")
+        return _Found(None, 0.0, "issued_date: not found"), header_place or _Found(None, 0.0, "place: not found")
     cands.sort(key=lambda c: (c[0], c[1].page, c[1].top))
     _rank, ln, place, date = cands[0]
+    if header_place is not None and not _is_place(place):
+        place, ln_place = header_place.value, header_place
+        return _Found(date.isoformat(), _words_conf([w for w in ln.words if any(c.isdigit() for c in w.text)]),
+                      line=ln), ln_place
     date_words = [w for w in ln.words if any(ch.isdigit() for ch in w.text)]
     date_f = _Found(date.isoformat(), _words_conf(date_words), line=ln)
     if _is_place(place):
         n = len(place.split()) if place else 0
-        place_f = _Found(canonical(place), _words_conf(ln.words[:n]), line=ln)
+        place_f = _Found(_respelt(place), _words_conf(ln.words[:n]), line=ln)
     else:
         place_f = _Found(None, 0.0, "place: unreadable", line=ln)
     return date_f, place_f

@@ -157,9 +157,13 @@ def main() -> int:
     env = dict(os.environ)
     pages = count_pages(corpus)
 
-    inputs = [str(f) for f in sorted(corpus.iterdir()) if f.name not in ("manifest.json", "README.md")]
+    # the scans, in one folder given to `digitize run`, so each source is its path in the corpus (as the
+    # manifest names it, sub-folders included); the manifest and the README are not scans
+    scans = tmp / "corpus"
+    shutil.copytree(corpus, scans, ignore=lambda d, names: [n for n in names if Path(d) == corpus
+                                                            and n in ("manifest.json", "README.md")])
     secs, rc, peak = run_measured([digitize, "--archive", str(archive), "run", "--no-progress", "--jobs",
-                                   str(args.jobs), *inputs], env)
+                                   str(args.jobs), str(scans)], env)
     subprocess.run([digitize, "--archive", str(archive), "export", "--jsonl", str(out)], check=True, env=env)
     cmd = [sys.executable, str(score), "--manifest", str(corpus / "manifest.json"), "--records", str(out),
            "--details"]

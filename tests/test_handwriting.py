@@ -286,3 +286,13 @@ def test_the_slash_of_a_number_is_found_with_the_run_s_ocr_language(lang: str, c
         assert x is not None and abs(x - slash_from) <= 6, (x, slash_from)
     else:  # the configured language is the one asked for: its missing model is reported, no slash guessed
         assert x is None and "xqz" in caplog.text
+
+
+def test_pen_digits_read_with_a_slash_are_not_the_symbol():
+    """ "Sá: 6/0 /VP-KSTTHC": Tesseract read the pen's "620" as "6/0"; the printed symbol is the word
+    whose slash is followed by a letter, and the slot runs up to it."""
+    words = [Word(text=t, left=x, top=200, width=w, height=H, conf=c)
+             for t, x, w, c in [("Sá:", 30, 60, 90), ("6/0", 110, 70, 40), ("/VP-KSTTHC", 200, 250, 88)]]
+    slot = fill.number_slot(words, words, col_right=700)
+    assert slot is not None and slot.printed == "/VP-KSTTHC"
+    assert slot.box[2] == 200  # the slot ends where the printed symbol starts

@@ -122,7 +122,9 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
     row = [w for w in _row_words(page_words, label) if w.left >= label.left and w.left < col_right]
     top, bottom = _band(row or [label], h)
     after = [w for w in row if w is not label]
-    symbol = next((w for w in after if "/" in w.text), None)
+    # the printed "/SYMBOL": a slash followed by a letter ("6/0" is pen digits read with a slash in them)
+    symbol = next((w for w in after if re.search(r"/\s*[^\W\d_]", w.text)), None) or \
+        next((w for w in after if "/" in w.text), None)
     if symbol is None and more_words is not None:
         again = [w for w in more_words((int(start), top, int(col_right), bottom)) if w.left > start]
         symbol = next((w for w in sorted(again, key=lambda w: w.left) if "/" in w.text), None)

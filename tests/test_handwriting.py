@@ -296,3 +296,14 @@ def test_pen_digits_read_with_a_slash_are_not_the_symbol():
     slot = fill.number_slot(words, words, col_right=700)
     assert slot is not None and slot.printed == "/VP-KSTTHC"
     assert slot.box[2] == 200  # the slot ends where the printed symbol starts
+
+
+def test_a_date_row_whose_ngay_was_lost_with_the_pen_digits():
+    """Tesseract may drop "ngày" with the pen's digits glued to it: the day slot then runs from the place's
+    comma to "tháng", and the label's letters read along are not digits."""
+    img = cv2.cvtColor(np.full((140, 820), 245, np.uint8), cv2.COLOR_GRAY2BGR)
+    cv2.putText(img, "ngay", (190, 40 + H - 8), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (30, 30, 30), 2)
+    pen_digits(img, "17", 300, 40 + H, int(H * 1.2), ink=BLUE, seed=5)
+    row = [w for w in _date_row("4") if w.text != "ngày"]
+    found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [row])
+    assert found.value == "2025-04-17"

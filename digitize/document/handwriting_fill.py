@@ -252,10 +252,14 @@ def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
     """Boxes of the day and month slots on a "…, ngày … tháng … năm yyyy" row, the printed month and year.
     Words glued to the labels ("ngày30", "2¿tháng") are cut by their share of characters."""
     ngay = thang = nam = None
+    label_lost = False  # "ngày" itself not read (merged with the pen's digits): the slot starts after the place
     for i, w in enumerate(words):
         f = fold(w.text)
         if ngay is None and re.match(r"^nga", f):
             ngay = (i, _cut_at(w, f, 4) if len(f) > 5 else w.left + w.width)
+        elif ngay is None and i > 0 and f.startswith("thang") and words[i - 1].text.endswith(","):
+            ngay, label_lost = (i - 1, words[i - 1].left + words[i - 1].width), True
+            thang = (i, w.left, _cut_at(w, f, 5) if len(f) > 5 else w.left + w.width)
         elif ngay is not None and thang is None and (k := f.find("thang")) >= 0:
             thang = (i, _cut_at(w, f, k), _cut_at(w, f, k + 5) if len(f) > k + 5 else w.left + w.width)
         elif thang is not None and nam is None and re.match(r"^n[aă]m\W*$", f):
@@ -279,7 +283,8 @@ def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
     printed = len(day_words) == 1 and re.fullmatch(r"\d{1,2}", day_words[0].text) and day_words[0].conf >= PRINTED_CONF
     # a label's box may have swallowed the pen's digits beside it: no label is wider than its print
     wn, wt = words[ngay[0]], words[thang[0]]
-    day_start = min(ngay[1], wn.left + round(LABEL_WIDTH["ngay"] * h)) if ngay[1] == wn.left + wn.width else ngay[1]
+    day_start = (min(ngay[1], wn.left + round(LABEL_WIDTH["ngay"] * h))
+                 if ngay[1] == wn.left + wn.width and not label_lost else ngay[1])
     month_start = (min(thang[2], wt.left + round(LABEL_WIDTH["thang"] * h))
                    if thang[2] == wt.left + wt.width else thang[2])
     month_end = max(nam[1], nam[2] - round(LABEL_WIDTH["nam"] * h))
@@ -296,6 +301,8 @@ def _date_rows(header_lines: Sequence[Any], page_words: Sequence[Word], left: fl
         if ln.page != 0:
             continue
         anchor = next((w for w in ln.words if re.match(r"^nga", fold(w.text))), None)
+        if anchor is None and re.search(r"\bthang\b.*\bnam\b", ln.fold):  # "ngày" lost with the pen's digits
+            anchor = next(w for w in ln.words if fold(w.text).startswith(("thang", "nam")))
         if anchor is not None:
             rows.append([w for w in _row_words(page_words, anchor) if w.left >= left])
     return rows

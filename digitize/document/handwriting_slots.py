@@ -207,7 +207,8 @@ def _read_line(image: np.ndarray, box: Box, comps: list, line_h: float, grow_rig
     except OcrError as e:  # the glyph reader still has its say; the field is flagged if it cannot read
         log.warning("pen slot: %s", e)
         return None
-    digits = linereader.slot_digits(got.text, linereader.PUNCT if not grow_right else linereader.PUNCT + DATE_LEAD)
+    digits = (linereader.slot_digits(got.text) if not grow_right
+              else linereader.slot_digits(got.text, linereader.PUNCT + DATE_LEAD, most=5))  # "ngày" read along
     log.debug("slot line read %r (%.3f) -> %r", got.text, got.score, digits)
     return (digits, got.score, got.text) if digits else None
 

@@ -68,10 +68,10 @@ def read_line(crop: np.ndarray) -> LineText:
 PUNCT = ":;.,：'\"|"  # what a label's end reads as before a number's digits ("Số:")
 
 
-def slot_digits(text: str, lead: str = PUNCT) -> str:
-    """The digits a slot reading holds: the run of digits at its start, after at most three characters of
+def slot_digits(text: str, lead: str = PUNCT, most: int = 3) -> str:
+    """The digits a slot reading holds: the run of digits at its start, after at most ``most`` characters of
     ``lead`` (a label's end read along: the colon of "Số:", the "y" of "ngày"; a number slot strips no
     letter, which may be a misread digit), up to the printed "/SYMBOL" or a letter."""
     t = text.strip().replace(" ", "")
-    m = re.match(rf"^[{re.escape(lead)}]{{0,3}}(\d+)", t)
+    m = re.match(rf"^[{re.escape(lead)}]{{0,{most}}}(\d+)", t)
     return m.group(1) if m else ""

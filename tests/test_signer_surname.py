@@ -60,3 +60,21 @@ def test_a_whole_name_is_left_alone():
     line = build_lines(page, 0)[0]
     found = _Found("Văn Diệu", 0.9, None, line=line)  # no doubt about it: nothing to do
     assert restore_surname(found, lambda n: (image, 1.0), [3]) is found
+
+
+def _line(text: str):
+    words, x = [], 100
+    for t in text.split():
+        words.append(Word(text=t, left=x, top=50, width=20 * len(t), height=40, conf=90))
+        x += 20 * len(t) + 15
+    return build_lines(PageResult(page=1, width=1200, height=300, words=tuple(words)), 0)[0]
+
+
+@pytest.mark.parametrize(("text", "is_name"), [
+    ("Phó Văn Phòng", False), ("Kt Thủ Tướng", False), ("Trưởng Ban", False), ("Đại Diện Tổ Chức", False),
+    ("Kcn Đình Trăm", False), ("Tp Bắc Giang", False), ("Nguyễn Văn Phòng", True), ("Trương Văn Ban", True),
+])
+def test_a_title_or_a_place_is_not_a_signer_name(text, is_name):
+    from digitize.document.signer import _looks_like_name
+
+    assert _looks_like_name(_line(text)) is is_name

@@ -9,6 +9,7 @@ from digitize.document.issuer import _ORG_HEADS, _UNITS, _starts_with
 from digitize.document.lines import Line, _Found, build_lines
 from digitize.models import PageResult, Word
 from digitize.text.vntext import (
+    SURNAMES,
     canonical,
     capitalize_first,
     is_name_syllable,
@@ -25,6 +26,8 @@ _POSITIONS = (
     "chu nhiem", "pho chu nhiem", "uy vien", "vu truong", "pho vu truong", "truong khoa", "doi truong",
     "pho doi truong", "chanh an", "vien truong", "thu ky", "chuyen vien",
 )
+_POSITION_WORDS = re.compile(r"(^\W*(pho|pfho|kt|tm|tl|tp|khu|kcn|kkt|ccn|dai dien)\b|^\W*van phong\b|\bthu tuong\b|\bthuong truc\b"
+                             r"|\bbao cao\b|\btruong ban\b|\bbo phan\b)")
 _NOT_NAME = re.compile(r"(noi nhan|luu|ky boi|thoi gian|email|co quan|ngay|chu ky|dau|\d|:|/|\(|\))")
 
 
@@ -38,9 +41,14 @@ def _is_position_line(ln: Line) -> bool:
 def _name_words(ln: Line) -> list[str] | None:
     """The words of a signer-name line ("Phạm Xuân Công Tùng"), stray marks in front dropped; None
     when the line does not look like a personal name."""
-    if _NOT_NAME.search(ln.fold) or _is_position_line(ln) or _starts_with(ln.fold, _ORG_HEADS + _UNITS):
+    first = ln.text.split()[0].strip(".,;:") if ln.text.split() else ""
+    surname_first = capitalize_first(canonical(first)) in SURNAMES  # "Trương" (a surname) folds like "Trường"
+    if _NOT_NAME.search(ln.fold) or _is_position_line(ln) or (
+            not surname_first and _starts_with(ln.fold, _ORG_HEADS + _UNITS)):
         return None
     if any(p in ln.fold for p in ("chu tich", "truong phong", "giam doc", "pho chu", "pho truong", "pho giam")):
+        return None
+    if _POSITION_WORDS.search(ln.fold):  # "Phó Văn phòng", "KT. Thủ tướng", "Trưởng ban": a title, not a name
         return None
     words = [re.sub(r"^\W+|\W+$", "", w) for w in ln.text.split()]
     words = [w for w in words if w]

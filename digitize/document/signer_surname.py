@@ -96,6 +96,8 @@ def restore_surname(found: _Found, image_of: Callable[[int], Any], page_numbers:
         return found
     kept = found.value.split()
     start = lost_start(read.text, kept)
+    if not start and reason.endswith(_NO_SURNAME) and len(kept) >= 3:  # the first word read is no surname:
+        start, kept = lost_start(read.text, kept[1:]), kept[1:]  # the recogniser's word in its place
     log.debug("signer line read again: %d words before the %d read", len(start or []), len(kept))
     if not start:
         return found

@@ -307,3 +307,24 @@ def test_a_date_row_whose_ngay_was_lost_with_the_pen_digits():
     row = [w for w in _date_row("4") if w.text != "ngày"]
     found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [row])
     assert found.value == "2025-04-17"
+
+
+def test_the_whole_number_line_is_read_when_the_slot_reading_is_unsure():
+    """A slot box misplaced (a slash found among the pen strokes) gives an unsure reading; the line read
+    whole after the label, digits and symbol together, replaces it when surer and of the same symbol."""
+    img = np.full((200, 900, 3), 245, np.uint8)
+    slot = fill.NumberSlot(box=(100, 20, 140, 120), typed="6", printed="/KH-UBND", line_h=40.0, open_end=False,
+                           typed_conf=15.0, core=(50, 90), right=500)
+    unsure = slots.SlotInk(1, False, None, guess="7", guess_conf=0.3)
+
+    def reader(text: str, score: float):
+        return lambda crop: slots.linereader.LineText(text, score)
+
+    read = fill._whole_line(unsure, img, 1.0, slot, reader("2668/KH-UBND", 0.97))
+    assert read.reading is not None and read.reading.digits == "2668" and read.reading.conf >= fill.SURE
+    weak = fill._whole_line(unsure, img, 1.0, slot, reader("2668/KH-UBND", 0.8))
+    assert weak.reading is not None and weak.reading.conf < fill.SURE  # proposed, flagged
+    other = fill._whole_line(unsure, img, 1.0, slot, reader("12/QĐ-BTC", 0.99))
+    assert other is unsure  # another symbol: the recogniser read something else
+    sure = slots.SlotInk(4, False, slots.Reading("2668", (0.98,) * 4), guess="2668", guess_conf=0.98)
+    assert fill._whole_line(sure, img, 1.0, slot, reader("2660/KH-UBND", 0.96)) is sure

@@ -60,7 +60,7 @@ def _label_word(line_words: Sequence[Word]) -> tuple[Word, int] | None:
         return None  # a heading ("SỞ NỘI VỤ"), not a number line
     for w in line_words[:2]:
         f = fold(w.text)
-        m = re.match(r"^\W{0,2}(s\s?[oe06]\s*[:;.,]?|sa\s*:)", f)  # "Số:", also read "Sô", "S6", "Sá:"
+        m = re.match(r"^\W{0,2}(s\s?[oe06]\s*[:;.,]?|s[a%]\s*:)", f)  # "Số:", also read "Sô", "S6", "Sá:", "S%:"
         if m and not ("ở" in w.text.lower() and ":" not in w.text):
             rest = len(f) - m.end()
             end = w.left + w.width if rest <= 0 else w.left + round(w.width * m.end() / max(len(f), 1))
@@ -83,6 +83,7 @@ class NumberSlot:
     open_end: bool  # the box runs on into the printed symbol (its start is not known)
     typed_conf: float = 0.0  # Tesseract's least confidence (0-100) in the words that gave ``typed``
     core: tuple[int, int] = (0, 0)  # top and bottom of the printed row
+    right: int = 0  # where the number line ends (the printed symbol's end, or the column's)
 
 
 def slash_x(image: np.ndarray, scale: float, word: Word, *, lang: str, timeout: float) -> int | None:
@@ -151,7 +152,38 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
     if box[2] - box[0] <= 0.4 * h:
         return None
     conf = min((w.conf for w in sources), default=0.0)
-    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end, conf, _core(row or [label]))
+    right = symbol.left + symbol.width if symbol is not None else int(min(col_right, label.left + 12 * h))
+    return NumberSlot(box, re.sub(r"\D", "", typed), printed, h, open_end, conf, _core(row or [label]), right)
+
+
+def _whole_line(ink: slots.SlotInk, image: np.ndarray, scale: float, slot: NumberSlot,
+                reader: Callable[[np.ndarray], Any] | None = None) -> slots.SlotInk:
+    """The slot's ink once the line recogniser has read the whole number line after the label, digits
+    and printed symbol together ("2668/KH-UBND"): where the slot's box was misplaced (a slash found among
+    the pen strokes) or its glyphs were cut, the line as a whole still reads. Its reading replaces an
+    unsure one of the slot when it is surer, and agrees with the printed symbol."""
+    from digitize.document.validate import parse_number
+    from digitize.page.linereader import read_line
+
+    h = slot.line_h
+    left, right = round(slot.box[0] * scale), round((slot.right + 0.3 * h) * scale)
+    top, bottom = round((slot.core[0] - 0.6 * h) * scale), round((slot.core[1] + 0.6 * h) * scale)
+    if right - left < 8 or bottom - top < 8:
+        return ink
+    got = (reader or read_line)(image[max(0, top):bottom, max(0, left):right])
+    parsed = parse_number(re.sub(r"^[^\w/]+", "", got.text))
+    if parsed is None or not parsed.number or not parsed.symbol:
+        return ink
+    if slot.printed and fold(slot.printed.split("-")[0]).upper().lstrip("/")[:2] != fold(parsed.symbol[0]).upper()[:2]:
+        return ink  # the reading's symbol is not the printed one: it read something else
+    current = ink.reading.conf if ink.reading is not None else 0.0
+    if got.score <= current:
+        return ink
+    conf = got.score if got.score >= slots.LINE_SURE else min(got.score, slots.LINE_UNSURE_CONF)
+    log.debug("number line read whole: %d digits (%.3f)", len(parsed.number), got.score)
+    digits = parsed.number
+    return replace(ink, glyphs=len(digits), reading=slots.Reading(digits, (conf,) * len(digits)), guess=digits,
+                   guess_conf=conf, text=got.text)
 
 
 def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_words: Sequence[Word],
@@ -172,6 +204,8 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
                          grow_right=False)
     if ink.glyphs == 0:
         return found
+    if ink.reading is None or ink.reading.conf < SURE:
+        ink = _whole_line(ink, image, scale, slot)
     typed, reading = slot.typed, ink.reading
     sym = slot.printed or ("/" + found.value.split("/", 1)[1] if found.value and "/" in found.value else "")
     row = [w for w in _row_words(page_words, found.line.words[0]) if w.left < col_right] if found.line.words else []

@@ -204,13 +204,24 @@ def _read_line(image: np.ndarray, box: Box, comps: list, line_h: float, grow_rig
     y1 = min(image.shape[0], top + max(c[3] for c in comps) + pad)
     try:
         got = reader(image[y0:y1, max(0, x0):min(image.shape[1], x1)])
+        if got.score < LINE_SURE and (x0 > left or x1 < right):  # the glyphs kept may be a part of the ink:
+            wide = reader(image[y0:y1, left:right])  # the whole slot read too, the surer reading kept
+            if wide.score > got.score and _digits_of(wide.text, grow_right):
+                got = wide
     except OcrError as e:  # the glyph reader still has its say; the field is flagged if it cannot read
         log.warning("pen slot: %s", e)
         return None
-    digits = (linereader.slot_digits(got.text) if not grow_right
-              else linereader.slot_digits(got.text, linereader.PUNCT + DATE_LEAD, most=5))  # "ngày" read along
+    digits = _digits_of(got.text, grow_right)
     log.debug("slot line read %r (%.3f) -> %r", got.text, got.score, digits)
     return (digits, got.score, got.text) if digits else None
+
+
+def _digits_of(text: str, date: bool) -> str:
+    """The digits of a slot's reading: a number slot strips only a label's punctuation, a date slot also
+    the letters of "ngày"/"tháng" read along."""
+    if not date:
+        return linereader.slot_digits(text)
+    return linereader.slot_digits(text, linereader.PUNCT + DATE_LEAD, most=5)
 
 
 def _with_line(ink: SlotInk, line: tuple[str, float, str] | None) -> SlotInk:

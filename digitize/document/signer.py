@@ -26,8 +26,10 @@ _POSITIONS = (
     "chu nhiem", "pho chu nhiem", "uy vien", "vu truong", "pho vu truong", "truong khoa", "doi truong",
     "pho doi truong", "chanh an", "vien truong", "thu ky", "chuyen vien",
 )
-_POSITION_WORDS = re.compile(r"(^\W*(pho|pfho|kt|tm|tl|tp|khu|kcn|kkt|ccn|dai dien)\b|^\W*van phong\b|\bthu tuong\b|\bthuong truc\b"
-                             r"|\bbao cao\b|\btruong ban\b|\bbo phan\b)")
+_POSITION_WORDS = re.compile(r"(^\W*(pho|pfho|kt|tm|tl|tp|khu|kcn|kkt|ccn|dai dien)\b|^\W*van phong\b"
+                             r"|\bthu tuong\b|\bthuong truc\b"
+                             r"|\bbao cao\b|\btruong ban\b|\bbo phan\b"
+                             r"|^\W*(quyet dinh|nghi dinh|nghi quyet|thong tu|thong bao|ke hoach|cong van|to trinh)\b)")
 _NOT_NAME = re.compile(r"(noi nhan|luu|ky boi|thoi gian|email|co quan|ngay|chu ky|dau|\d|:|/|\(|\))")
 
 

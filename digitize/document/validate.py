@@ -21,7 +21,8 @@ MIN_CONFIDENCE = 0.80  # a field read below this needs a clerk's look
 # OCR confusions inside digit runs: letters that are really digits.
 _DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "i": "1", "|": "1", "!": "1", "]": "1",
                             "Z": "2", "z": "2", "S": "5", "B": "8"})
-_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "_": "-", "\u2010": "-", "\u2011": "-"})
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "_": "-", "\u2010": "-", "\u2011": "-",
+                         "\u2044": "/", "\u2215": "/"})  # and the fraction and division slashes OCR may give
 
 
 def _digits(token: str) -> str | None:
@@ -83,6 +84,7 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
     """
     s = collapse(text).translate(_DASHES)
     s = re.sub(r"\s*([/-])\s*", r"\1", s).replace(" ", "").strip(".,;:")
+    s = re.sub(r"^([0-9OoIl]{1,6}/(?:19|20)\d\d)(?=[A-ZĐ])", r"\1/", s)  # "01/2016TTLT-…": the year's slash lost
     party = _PARTY_NUMBER.match(s)
     if party:
         return _parse_party_number(party, doc_type)

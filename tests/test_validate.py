@@ -242,8 +242,9 @@ def test_agency_mixed_case_abbreviation_is_kept(text, expect):
     assert parsed is not None and parsed.text == expect
 
 
-@pytest.mark.parametrize(("text", "expect"), [("01⁄2016/TT-BTP", "01/2016/TT-BTP"),
-                                              ("01/2016TTLT-BTP", "01/2016/TTLT-BTP"), ("7∕2020/NĐ-CP", "7/2020/NĐ-CP")])
+@pytest.mark.parametrize(("text", "expect"), [
+    ("01⁄2016/TT-BTP", "01/2016/TT-BTP"), ("01/2016TTLT-BTP", "01/2016/TTLT-BTP"), ("7∕2020/NĐ-CP", "7/2020/NĐ-CP"),
+])
 def test_slashes_ocr_gives_otherwise_and_a_lost_slash_after_the_year(text, expect):
     parsed = parse_number(text)
     assert parsed is not None and parsed.text == expect

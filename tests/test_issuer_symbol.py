@@ -38,3 +38,11 @@ def test_a_joint_circular_names_all_its_issuers():
 ])
 def test_a_header_issuer_stands(found, number, doc_type):
     assert _issuer_by_symbol(found, number, doc_type) is found
+
+
+def test_a_party_body_named_after_a_resolution():
+    from digitize.document.issuer import _org_case, _trim
+
+    name = _trim("BỘ PHẬN THƯỜNG TRỰC CHỈ ĐẠO THỰC HIỆN NGHỊ QUYẾT TW4 (KHÓA XI")
+    assert name.endswith("(KHÓA XI)")  # the closing bracket OCR lost, or the trim took
+    assert _org_case(name).casefold() == "bộ phận thường trực chỉ đạo thực hiện nghị quyết trung ương 4 (khóa xi)"

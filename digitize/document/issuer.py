@@ -31,7 +31,8 @@ _ORG_HEADS = (
 )
 _UNITS = ("tinh", "thanh pho", "huyen", "quan", "thi xa", "xa", "phuong", "thi tran")
 _EXPAND = {"ubnd": "Ủy ban nhân dân", "hdnd": "Hội đồng nhân dân", "tp": "thành phố", "tx": "thị xã",
-           "tt": "thị trấn", "kcn": "khu công nghiệp", "kkt": "khu kinh tế", "ccn": "cụm công nghiệp"}
+           "tt": "thị trấn", "kcn": "khu công nghiệp", "kkt": "khu kinh tế", "ccn": "cụm công nghiệp",
+           "tw": "Trung ương"}
 _NOT_UNIT = {("quan", "ly"), ("xa", "hoi"), ("quan", "doi"), ("quan", "su"), ("tinh", "hinh")}  # quản lý, xã hội …
 
 
@@ -44,7 +45,7 @@ def _starts_with(folded: str, heads: Sequence[str]) -> str | None:
 
 def _org_case(text: str) -> str:
     """"PHÒNG TÀI NGUYÊN VÀ MÔI TRƯỜNG HUYỆN TIỀN HẢI" -> "Phòng Tài nguyên và Môi trường huyện Tiền Hải"."""
-    words = canonical(text).split(" ")
+    words = re.sub(r"\b(TW)(\d)", r"\1 \2", canonical(text)).split(" ")  # "NGHỊ QUYẾT TW4"
     out: list[str] = []
     i = 0
     cap_next = False
@@ -54,7 +55,7 @@ def _org_case(text: str) -> str:
         f = fold(w)
         if f in _EXPAND and w.isupper():
             exp = _EXPAND[f]
-            out.append(exp if not out else (exp if f in ("ubnd", "hdnd") else exp.lower()))
+            out.append(exp if not out else (exp if f in ("ubnd", "hdnd", "tw") else exp.lower()))
             in_place = f in ("tp", "tx", "tt")
             cap_next = f not in ("ubnd", "hdnd")
             i += 1
@@ -83,6 +84,12 @@ def _org_case(text: str) -> str:
             cap_next = True
         i += 1
     return " ".join(out)
+
+
+def _trim(name: str) -> str:
+    """A header line's name without the marks around it; a closing bracket of "(khóa XI)" is kept."""
+    name = re.sub(r"^[^\wÀ-ỹ]+|[^\wÀ-ỹ]+$", "", name)
+    return name + ")" if name.count("(") > name.count(")") else name
 
 
 def _locality(name_folded: str) -> str | None:
@@ -244,7 +251,7 @@ def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Se
             units.append([ln])
         else:
             units[-1].append(ln)
-    names = [re.sub(r"^[^\wÀ-ỹ]+|[^\wÀ-ỹ]+$", "", collapse(" ".join(ln.text for ln in u))) for u in units]
+    names = [_trim(collapse(" ".join(ln.text for ln in u))) for u in units]
     head, unit, locality = _split_locality(names[-1])
     if unit is None:
         for parent in reversed(names[:-1]):

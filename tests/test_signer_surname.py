@@ -78,3 +78,31 @@ def test_a_title_or_a_place_is_not_a_signer_name(text, is_name):
     from digitize.document.signer import _looks_like_name
 
     assert _looks_like_name(_line(text)) is is_name
+
+
+@pytest.mark.parametrize(("text", "name"), [("Trung tá Ngô Văn Công", "Ngô Văn Công"),
+                                            ("Đại úy Trần Văn Bình", "Trần Văn Bình"),
+                                            ("PGS.TS Lê Văn An", "Lê Văn An"), ("Nguyễn Thị Lan", "Nguyễn Thị Lan")])
+def test_a_rank_or_title_before_the_name_is_not_part_of_it(text, name):
+    from digitize.document.signer import _signer_found
+
+    assert _signer_found(_line(text)).value == name
+
+
+def test_a_signature_block_read_line_by_line():
+    """PP-OCR's detector boxes each line of the block; Tesseract reads each alone, so the name under the
+    signature's strokes comes out as a line of its own."""
+    from digitize.document.reocr import line_words
+
+    img = Image.new("RGB", (1000, 420), (250, 250, 250))
+    draw = ImageDraw.Draw(img)
+    draw.text((300, 40), "PHÓ TRƯỞNG PHÒNG", font=font(40, bold=True), fill=(10, 10, 10))
+    draw.text((330, 300), "Ngô Văn Công", font=font(44, bold=True), fill=(10, 10, 10))
+    draw.line([(280, 120), (420, 330), (520, 110), (640, 320), (700, 150)], fill=(40, 60, 170), width=4)
+    words = line_words(np.asarray(img)[..., ::-1].copy(), (0, 0, 1000, 420))
+    lines: dict[int, list[str]] = {}
+    for w in words:
+        lines.setdefault(w.line, []).append(w.text)
+    texts = [" ".join(v) for v in lines.values()]
+    assert "Ngô Văn Công" in texts, texts
+    assert any("PHÓ" in t for t in texts)

@@ -90,6 +90,12 @@ def extract_metadata(
             signer_f = again[0]
             if again[1].value and not position_f.value:
                 position_f = again[1]
+    by_lines = getattr(reocr, "by_lines", None)
+    if by_lines is not None and signer_f.value is None:  # the name not read at all: the block line by line
+        again = _second_look(reocr, pages_lines, usable, read=by_lines)
+        if again is not None and again[0].value:
+            signer_f = replace(again[0], conf=min(again[0].conf, 0.6),
+                               reason=again[0].reason or "signer: read line by line under the signature")
     image_of = getattr(reocr, "image_of", None)
     if image_of is not None and signer_f.value:  # the start of the name lost under the signature
         from digitize.document.signer_surname import restore_surname

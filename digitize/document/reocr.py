@@ -86,6 +86,38 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
                       par=wd.par, line=wd.line) for wd in words)
 
 
+def line_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float = 300, lang: str = "vie",
+               timeout: float = 60.0, backend: str = "library") -> tuple[Word, ...]:
+    """``box`` read one line at a time: PP-OCR's detector boxes the lines, Tesseract reads each alone
+    (psm 7) with the seal and blue ink dropped; words in page-result coordinates."""
+    from digitize.page.linereader import detect_lines
+    from digitize.page.tesseract.ocr import parse_tsv, run_tesseract
+
+    left, top, right, bottom = (round(v * scale) for v in box)
+    h, w = image.shape[:2]
+    left, top, right, bottom = max(0, left), max(0, top), min(w, right), min(h, bottom)
+    if right - left < 8 or bottom - top < 8:
+        return ()
+    crop = image[top:bottom, left:right]
+    inv = 1.0 / scale
+    out: list[Word] = []
+    for n, (x0, y0, x1, y1) in enumerate(detect_lines(crop)):
+        pad = max(2, (y1 - y0) // 5)
+        t, b, lft = max(0, y0 - pad), min(crop.shape[0], y1 + pad), max(0, x0 - pad)
+        ink = black_ink(crop[t:b, lft : x1 + pad])
+        if np.count_nonzero(ink < 128) < MIN_INK * ink.size:
+            continue
+        try:
+            tsv, _ = run_tesseract(ink, dpi=dpi, lang=lang, psm=7, timeout=timeout, backend=backend)
+        except OcrError as e:
+            raise OcrError(f"{e.message} (on a line of a page region)") from e
+        words, _text = parse_tsv(tsv)
+        out += [Word(text=wd.text, left=round((wd.left + lft + left) * inv), top=round((wd.top + t + top) * inv),
+                     width=round(wd.width * inv), height=round(wd.height * inv), conf=wd.conf, block=1, par=1,
+                     line=n + 1) for wd in words]
+    return tuple(out)
+
+
 def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *, lang: str = "vie",
                timeout: float = 60.0, backend: str = "library") -> Callable[[int, Box], Sequence[Word]]:
     """A ``reocr(page, box)`` callback for :func:`digitize.document.extract.extract_metadata` that reads the
@@ -118,6 +150,21 @@ def make_reocr(pages: Sequence[PageResult], load_pdf: Callable[[int], bytes], *,
             return None
         return image, image.shape[1] / result.width
 
+    def by_lines(page: int, box: Box) -> Sequence[Word]:
+        """``box`` of a page read line by line (:func:`line_words`); no words when it cannot be read."""
+        result = by_page.get(page)
+        got = image_of(page)
+        if result is None or got is None:
+            return ()
+        image, scale = got
+        try:
+            return line_words(image, box, scale=scale, dpi=(result.dpi or 300) * scale, lang=lang, timeout=timeout,
+                              backend=backend)
+        except OcrError as e:
+            log.warning("page %d: line-by-line reading of the signature block failed: %s", page, e)
+            return ()
+
     reocr.image_of = image_of  # type: ignore[attr-defined]
+    reocr.by_lines = by_lines  # type: ignore[attr-defined]
     reocr.lang, reocr.timeout = lang, timeout  # type: ignore[attr-defined]  # for the handwriting reader's boxes
     return reocr

@@ -12,6 +12,7 @@ from digitize.text.vntext import (
     SURNAMES,
     canonical,
     capitalize_first,
+    fold,
     is_name_syllable,
     is_upper_text,
     repair_surname,
@@ -30,6 +31,8 @@ _POSITION_WORDS = re.compile(r"(^\W*(pho|pfho|kt|tm|tl|tp|khu|kcn|kkt|ccn|dai di
                              r"|\bthu tuong\b|\bthuong truc\b"
                              r"|\bbao cao\b|\btruong ban\b|\bbo phan\b"
                              r"|^\W*(quyet dinh|nghi dinh|nghi quyet|thong tu|thong bao|ke hoach|cong van|to trinh)\b)")
+# military and police ranks and academic titles printed before a signer's name
+_RANK = re.compile(r"^(thieu|trung|thuong|dai) (ta|uy|tuong)\b|^(pgs|gs|ts|ths)\b\.?(\s?ts\b\.?)?")
 _NOT_NAME = re.compile(r"(noi nhan|luu|ky boi|thoi gian|email|co quan|ngay|chu ky|dau|\d|:|/|\(|\))")
 
 
@@ -54,6 +57,9 @@ def _name_words(ln: Line) -> list[str] | None:
         return None
     words = [re.sub(r"^\W+|\W+$", "", w) for w in ln.text.split()]
     words = [w for w in words if w]
+    rank = _RANK.match(fold(" ".join(words)))
+    if rank:  # "Trung tá Ngô Văn Công": the signer's rank is not part of the name
+        words = words[len(rank.group(0).split()):]
     dropped = 0
     while words and (not (words[0][:1].isupper() and words[0].isalpha()) or len(words[0]) == 1):
         dropped += sum(ch.isalpha() for ch in words.pop(0)) >= 2
@@ -199,14 +205,15 @@ def signer_region(lines: Sequence[Line]) -> Box | None:
     return int(0.45 * width), max(0, top), width, min(height, top + int(0.3 * height))
 
 
-def _second_look(reocr: Reocr, pages_lines: Sequence[Sequence[Line]], usable: Sequence[PageResult]
-                 ) -> tuple[_Found, _Found] | None:
-    """Signer read again from a fresh OCR of the signature block (e.g. with the seal's ink removed)."""
+def _second_look(reocr: Reocr, pages_lines: Sequence[Sequence[Line]], usable: Sequence[PageResult],
+                 read: Reocr | None = None) -> tuple[_Found, _Found] | None:
+    """Signer read again from a fresh OCR of the signature block (e.g. with the seal's ink removed);
+    ``read``, when given, is how the block is read instead of ``reocr`` (line by line)."""
     for index in range(len(pages_lines) - 1, -1, -1):
         box = signer_region(pages_lines[index])
         if box is None:
             continue
-        words = tuple(reocr(usable[index].page, box))
+        words = tuple((read or reocr)(usable[index].page, box))
         if not words:
             return None
         page = usable[index]

@@ -48,6 +48,42 @@ def _engine() -> Any:
     return engine
 
 
+@functools.cache
+def _detector() -> Any:
+    """The detection-only rapidocr engine of this process (PP-OCR's text-line detector, in the wheel)."""
+    try:
+        from rapidocr import RapidOCR
+    except ImportError as e:  # pragma: no cover - a broken install
+        raise OcrError(f"the line detector is not installed (rapidocr): {e}") from e
+    params = {"Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "warning",
+              "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+              "EngineConfig.onnxruntime.inter_op_num_threads": 1}
+    engine = RapidOCR(params=params)
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    return engine
+
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom
+
+
+def detect_lines(image: np.ndarray) -> list[Box]:
+    """The text lines PP-OCR's detector finds in ``image`` (its pixels), top to bottom: a name under a
+    signature's strokes is boxed apart from them."""
+    if image.size == 0 or min(image.shape[:2]) < MIN_HEIGHT:
+        return []
+    img = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    try:
+        out = _detector()(np.ascontiguousarray(img), use_det=True, use_cls=False, use_rec=False)
+    except Exception as e:  # onnxruntime raises its own types
+        raise OcrError(f"the line detector failed on a {image.shape[1]}x{image.shape[0]} region: {e}") from e
+    boxes = getattr(out, "boxes", None)
+    if boxes is None:
+        return []
+    found = [(int(q[:, 0].min()), int(q[:, 1].min()), int(np.ceil(q[:, 0].max())), int(np.ceil(q[:, 1].max())))
+             for q in np.asarray(boxes)]
+    return sorted(found, key=lambda b: (b[1], b[0]))
+
+
 def read_line(crop: np.ndarray) -> LineText:
     """Read one line of text in ``crop`` (gray or BGR pixels); an empty reading for a crop too small."""
     if crop.size == 0 or crop.shape[0] < MIN_HEIGHT or crop.shape[1] < MIN_HEIGHT:

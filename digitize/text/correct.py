@@ -225,8 +225,13 @@ def best_syllable(s: str, left: str = "", right: str = "", conf: float = 0.0, *,
     """
     lex = lex or lexicon()
     if s in lex:
-        if conf >= SURE_CONF or name or _ctx(lex, left, s, right) > 0:
+        if name or _ctx(lex, left, s, right) > 0:
             return s
+        if conf >= SURE_CONF:
+            # A sure reading is swapped only for the diacritic variant that makes a word with a neighbour
+            # ("kê hoạch" -> "kế hoạch"), the reading making none: Tesseract is sure of lost marks too.
+            made = [(n, c) for c in lex.by_fold.get(fold(s), ()) if c != s and (n := _ctx(lex, left, c, right)) > 0]
+            return max(made)[1] if len(made) == 1 or (made and sorted(made)[-1][0] > sorted(made)[-2][0]) else s
         # A real syllable is swapped for a diacritic variant only on positive evidence: the neighbours
         # attest the variant, and the variant is at least as common or Tesseract was unsure. Absence
         # of a bigram alone proves little: the texts are small.

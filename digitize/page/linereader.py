@@ -34,29 +34,15 @@ class LineText:
 
 
 @functools.cache
-def _engine() -> Any:
-    """The rec-only rapidocr engine of this process (made once; its model is in the installed wheel)."""
+def _rapidocr(task: str) -> Any:
+    """This process's rapidocr engine for ``task`` ("rec": the recogniser, "det": the line detector), made
+    once, on one thread; its models are in the installed wheel."""
     try:
         from rapidocr import RapidOCR
     except ImportError as e:  # pragma: no cover - a broken install
         raise OcrError(f"the line recogniser is not installed (rapidocr): {e}") from e
-    params = {"Global.use_det": False, "Global.use_cls": False, "Global.log_level": "warning",
-              "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-              "EngineConfig.onnxruntime.inter_op_num_threads": 1}
-    engine = RapidOCR(params=params)
-    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-    return engine
-
-
-@functools.cache
-def _detector() -> Any:
-    """The detection-only rapidocr engine of this process (PP-OCR's text-line detector, in the wheel)."""
-    try:
-        from rapidocr import RapidOCR
-    except ImportError as e:  # pragma: no cover - a broken install
-        raise OcrError(f"the line detector is not installed (rapidocr): {e}") from e
-    params = {"Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "warning",
-              "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+    params = {"Global.use_det": task == "det", "Global.use_rec": task == "rec", "Global.use_cls": False,
+              "Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": 1,
               "EngineConfig.onnxruntime.inter_op_num_threads": 1}
     engine = RapidOCR(params=params)
     logging.getLogger("RapidOCR").setLevel(logging.WARNING)
@@ -73,7 +59,7 @@ def detect_lines(image: np.ndarray) -> list[Box]:
         return []
     img = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
     try:
-        out = _detector()(np.ascontiguousarray(img), use_det=True, use_cls=False, use_rec=False)
+        out = _rapidocr("det")(np.ascontiguousarray(img), use_det=True, use_cls=False, use_rec=False)
     except Exception as e:  # onnxruntime raises its own types
         raise OcrError(f"the line detector failed on a {image.shape[1]}x{image.shape[0]} region: {e}") from e
     boxes = getattr(out, "boxes", None)
@@ -90,7 +76,7 @@ def read_line(crop: np.ndarray) -> LineText:
         return LineText("", 0.0)
     img = crop if crop.ndim == 3 else np.repeat(crop[..., None], 3, axis=2)
     try:
-        out = _engine()(np.ascontiguousarray(img), use_det=False, use_cls=False, use_rec=True)
+        out = _rapidocr("rec")(np.ascontiguousarray(img), use_det=False, use_cls=False, use_rec=True)
     except OcrError:
         raise
     except Exception as e:  # onnxruntime raises its own types; the page must not go down with it

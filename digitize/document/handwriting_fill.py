@@ -336,7 +336,7 @@ def _date_rows(header_lines: Sequence[Any], page_words: Sequence[Word], left: fl
             continue
         anchor = next((w for w in ln.words if re.match(r"^nga", fold(w.text))), None)
         if anchor is None and re.search(r"\bthang\b.*\bnam\b", ln.fold):  # "ngày" lost with the pen's digits
-            anchor = next(w for w in ln.words if fold(w.text).startswith(("thang", "nam")))
+            anchor = next((w for w in ln.words if fold(w.text).startswith(("thang", "nam"))), None)
         if anchor is not None:
             rows.append([w for w in _row_words(page_words, anchor) if w.left >= left])
     return rows

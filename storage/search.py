@@ -8,9 +8,17 @@ Results come in tiers, best first; within a tier the newest issued date first:
 2. the folded phrase, every word spelt exactly;  3. the folded phrase, some word spelt exactly;
 4. the folded phrase;  5. every word, spelt exactly;  6. every word, some spelt exactly;  7. every word.
 
-Each tier is one index query that stops after the rows it needs (newest first is the FTS rowid order
-in SQLite, a B-tree order in PostgreSQL), so a query matching half a million documents costs no more
-than one matching fifty; the total is one count over the index.
+The total is counted up to ``TOTAL_CAP`` matches (beyond, the result says so: ``total_is_exact`` is
+false), as search engines do, so a query matching half the archive costs no more than one matching a
+thousand. The matches of the last (widest) tier are fetched first, up to that cap:
+
+- none: done;  at most ``SMALL``: all are known, they are ranked in Python (storage/search_rank.py)
+  from their search columns, one read instead of a query per tier;
+- more: each tier is one index query that stops after the rows it needs (newest first is the FTS rowid
+  order in SQLite, a B-tree order in PostgreSQL). In SQLite a tier is first looked for among the
+  widest tier's newest ``TOTAL_CAP + 1`` matches (a rowid range), and below them only when that
+  range did not give enough, so a tier whose words are common but whose combination is rare does not
+  walk the whole index.
 """
 
 from __future__ import annotations
@@ -18,16 +26,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs, words
 from storage.schema import documents
+from storage.search_rank import tier_of
 from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
+TOTAL_CAP = 1000  # matches counted; a query with more says "1000 or more" (total_is_exact false)
+SMALL = 200  # a complete set of matches this small is ranked in Python from its search columns
 
 
 @dataclass(frozen=True)
@@ -44,30 +55,73 @@ class SearchQuery:
     cleared_only: bool = False  # only documents that need no review (what the portal role sees)
 
 
-def search(engine: Engine, query: SearchQuery) -> tuple[int, list[Any]]:
-    """(total matches, one page of ``documents`` rows, best first)."""
+class SearchResult(NamedTuple):
+    """One page of a search: ``total`` matches (exact when ``total_is_exact``, else there are more than
+    ``total``, which is ``TOTAL_CAP``) and the page's items, best first."""
+
+    total: int
+    items: list[Any]
+    total_is_exact: bool = True
+
+
+def search(engine: Engine, query: SearchQuery) -> SearchResult:
+    """The matches' total (counted up to ``TOTAL_CAP``) and one page of ``documents`` rows, best first."""
     q_words = words(query.q or "")[:MAX_TOKENS]
     if query.q and query.q.strip() and not q_words:
-        return 0, []  # punctuation only: no word can match
+        return SearchResult(0, [])  # punctuation only: no word can match
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             return _sqlite(conn, query, q_words)
         return _plain(conn, query, q_words)
 
 
-def _collect(tiers: list[Callable[[int], list[Any]]], query: SearchQuery) -> list[Any]:
-    """Keys of the page: walk the tiers best first, each asked for as many rows as still needed."""
-    want = query.offset + query.limit
+Tier = Callable[[int, bool], list[Any]]  # (n, older) -> up to n keys, newest first, in or below the window
+
+
+def _collect(tiers: list[Tier], want: int, complete: bool) -> list[Any]:
+    """Keys of the first ``want`` results: walk the tiers best first, each asked for as many rows as still
+    needed, first in the window, then (unless the window holds every match) below it."""
     seen: dict[Any, None] = {}
     for tier in tiers:
         if len(seen) >= want:
             break
-        for key in tier(want):  # rows of earlier tiers may come again: ask for as many as wanted in all
+        got = tier(want, False)  # rows of earlier tiers may come again: ask for as many as wanted in all
+        if len(got) < want and not complete:
+            got += tier(want - len(got), True)
+        for key in got:
             if key not in seen:
                 seen[key] = None
                 if len(seen) >= want:
                     break
-    return list(seen)[query.offset:want]
+    return list(seen)
+
+
+def _rank_small(conn: Connection, key: sa.ColumnElement[Any], keys: list[Any], q_words: list[str]) -> list[Any]:
+    """The keys of a small complete set of matches in result order: tier (storage/search_rank.py), then
+    the back-end's newest-first order (SQLite: the FTS rowid descending; PostgreSQL: issued date descending,
+    no date last, then doc_id)."""
+    c = documents.c
+    rows = conn.execute(sa.select(key, c.issued_date, c.search_lower, c.search_folded, c.search_pairs)
+                        .where(key.in_(keys))).all()
+    if key.name == "search_rowid":
+        rows.sort(key=lambda r: -r[0])
+    else:
+        rows.sort(key=lambda r: r[0])
+        rows.sort(key=lambda r: r.issued_date or "", reverse=True)
+        rows.sort(key=lambda r: r.issued_date is None)
+    if q_words:
+        rows.sort(key=lambda r: tier_of(q_words, r.search_lower, r.search_folded, r.search_pairs or ""))
+    return [r[0] for r in rows]
+
+
+def _page(conn: Connection, key: sa.ColumnElement[Any], keys: list[Any], head: list[Any]) -> SearchResult:
+    """The result: the page's rows (in ``keys`` order) and the total from ``head``, the widest tier's
+    matches fetched up to one more than the cap."""
+    total, exact = min(len(head), TOTAL_CAP), len(head) <= TOTAL_CAP
+    if not keys:
+        return SearchResult(total, [], exact)
+    rows = {r._mapping[key.name]: r for r in conn.execute(sa.select(documents).where(key.in_(keys)))}
+    return SearchResult(total, [rows[k] for k in keys if k in rows], exact)
 
 
 # --- SQLite: FTS5 -------------------------------------------------------------------------------
@@ -99,7 +153,7 @@ def _tiers(phrase_e: Any, phrase_f: Any, all_e: Any, any_e: Any, all_f: Any, bot
             both(all_f, all_e), both(all_f, any_e), all_f]
 
 
-def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[int, list[Any]]:
+def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchResult:
     positive, negative = [], ['tags : "other"']
     if query.cleared_only:
         negative.append('tags : "review"')
@@ -108,7 +162,7 @@ def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[i
     if query.issuer:
         issuer = words(fold(query.issuer))
         if not issuer:
-            return 0, []
+            return SearchResult(0, [])
         positive.append(f"issuer : {_quote(' '.join(issuer))}")
     if not q_words and not positive:  # nothing to match: list by date from the table
         return _plain(conn, query, [])
@@ -125,19 +179,28 @@ def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[i
     def match(expr: str) -> str:
         return " AND ".join(f"({e})" for e in [expr, *positive] if e) + exclude
 
-    def run(expr: str) -> Callable[[int], list[Any]]:
-        return lambda n: [r[0] for r in conn.exec_driver_sql(
+    def rowids(expr: str, a: int, b: int, n: int) -> list[Any]:
+        return [r[0] for r in conn.exec_driver_sql(
             "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND rowid < ? "
-            "ORDER BY rowid DESC LIMIT ?", (match(expr), lo, hi, n))]
+            "ORDER BY rowid DESC LIMIT ?", (match(expr), a, b, n))]
 
-    keys = _collect([run(t) for t in tiers], query)
-    total = conn.exec_driver_sql("SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ? "
-                                 "AND rowid >= ? AND rowid < ?", (match(tiers[-1]), lo, hi)).scalar() or 0
-    if not keys:
-        return int(total), []
-    rows = {r.search_rowid: r for r in conn.execute(sa.select(documents)
-                                                    .where(documents.c.search_rowid.in_(keys)))}
-    return int(total), [rows[k] for k in keys if k in rows]
+    want = query.offset + query.limit
+    head = rowids(tiers[-1], lo, hi, TOTAL_CAP + 1)  # the widest tier's newest matches: the total, the window
+    complete = len(head) <= TOTAL_CAP
+    if complete and len(head) <= SMALL:
+        keys = _rank_small(conn, documents.c.search_rowid, head, q_words)
+    elif head:
+        cut = head[-1]  # the window: rowids >= cut, where the widest tier's matches are all in head
+
+        def run(expr: str) -> Tier:
+            return lambda n, older: rowids(expr, lo, cut, n) if older else rowids(expr, cut, hi, n)
+
+        widest = run(tiers[-1])
+        keys = _collect([*(run(t) for t in tiers[:-1]), lambda n, older: widest(n, True) if older else head[:n]],
+                        want, complete)
+    else:
+        keys = []
+    return _page(conn, documents.c.search_rowid, keys[query.offset:want], head)
 
 
 # --- PostgreSQL: tsvector -----------------------------------------------------------------------
@@ -165,7 +228,7 @@ def _pg_lexeme(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
 
 
-def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[int, list[Any]]:
+def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchResult:
     """PostgreSQL's search (tsvector columns), and either back-end's listing when nothing is to be matched."""
     c = documents.c
     where: list[sa.ColumnElement[bool]] = [c.kind == "result"]
@@ -182,13 +245,15 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[in
     tiers = _pg_tiers(q_words) if q_words else [sa.true()]
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
 
-    def run(cond: sa.ColumnElement[bool]) -> Callable[[int], list[Any]]:
-        return lambda n: [r[0] for r in conn.execute(
+    def run(cond: sa.ColumnElement[bool]) -> Tier:
+        return lambda n, older: [r[0] for r in conn.execute(
             sa.select(c.doc_id).where(cond, *where).order_by(*order).limit(n))]
 
-    keys = _collect([run(t) for t in tiers], query)
-    total = conn.execute(sa.select(sa.func.count()).select_from(documents).where(tiers[-1], *where)).scalar() or 0
-    if not keys:
-        return int(total), []
-    rows = {r.doc_id: r for r in conn.execute(sa.select(documents).where(c.doc_id.in_(keys)))}
-    return int(total), [rows[k] for k in keys if k in rows]
+    want = query.offset + query.limit
+    # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
+    head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
+    if len(head) <= SMALL:
+        keys = _rank_small(conn, c.doc_id, head, q_words)
+    else:
+        keys = _collect([run(t) for t in tiers], want, True)
+    return _page(conn, c.doc_id, keys[query.offset:want], head)

@@ -37,7 +37,7 @@ from storage.search_rank import tier_of
 from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
-TOTAL_CAP = 1000  # matches counted; a query with more says "1000 or more" (total_is_exact false)
+TOTAL_CAP = 1000  # matches counted; a query with more says "more than 1000" (total_is_exact false)
 SMALL = 200  # a complete set of matches this small is ranked in Python from its search columns
 
 
@@ -261,7 +261,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     want = query.offset + query.limit
     # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
     head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
-    if len(head) <= SMALL:
+    if len(head) <= min(SMALL, TOTAL_CAP):  # every match is in head
         keys = _rank_small(conn, c.doc_id, head, q_words)
     else:
         keys = _collect([run(t) for t in tiers], want, len(parts))

@@ -175,7 +175,7 @@ class JobOut(BaseModel):
 
 class SearchOut(BaseModel):
     """One page of search results, best first. ``total`` is exact up to 1,000 matches; a query matching
-    more says ``total: 1000, total_is_exact: false`` ("1000 or more")."""
+    more says ``total: 1000, total_is_exact: false`` ("more than 1000")."""
 
     query: str | None
     total: int = Field(description="matches, counted up to 1,000")

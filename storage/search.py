@@ -12,13 +12,16 @@ The total is counted up to ``TOTAL_CAP`` matches (beyond, the result says so: ``
 false), as search engines do, so a query matching half the archive costs no more than one matching a
 thousand. The matches of the last (widest) tier are fetched first, up to that cap:
 
-- none: done;  at most ``SMALL``: all are known, they are ranked in Python (storage/search_rank.py)
-  from their search columns, one read instead of a query per tier;
+- none: done;
+- all of them (at most ``TOTAL_CAP``; in SQLite at most ``SMALL``): they are ranked from one more read
+  instead of a query per tier (an index query whose words are common but whose combination is rare
+  walks long posting lists to find nothing): PostgreSQL computes each one's tier in that query,
+  SQLite's are computed in Python from their search columns (storage/search_rank.py);
 - more: each tier is one index query that stops after the rows it needs (newest first is the FTS rowid
-  order in SQLite, a B-tree order in PostgreSQL). In SQLite a tier is first looked for among the
-  widest tier's newest ``TOTAL_CAP + 1`` matches (a rowid range), and below them only when that
-  range did not give enough, so a tier whose words are common but whose combination is rare does not
-  walk the whole index.
+  order in SQLite, a B-tree order in PostgreSQL), asked part by part of the newest-first order: in
+  SQLite first among the widest tier's newest ``TOTAL_CAP + 1`` matches (a rowid range), in PostgreSQL
+  first among the newest ~1 % of documents by issued date, then ~10 % (from the planner's statistics),
+  so a tier with many matches sorts only its newest and a rare one is looked for further only if needed.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
 TOTAL_CAP = 1000  # matches counted; a query with more says "more than 1000" (total_is_exact false)
-SMALL = 200  # a complete set of matches this small is ranked in Python from its search columns
+SMALL = 200  # SQLite: a complete set of matches this small is ranked in Python from its search columns
 
 
 @dataclass(frozen=True)
@@ -98,22 +101,26 @@ def _collect(tiers: list[Tier], want: int, parts: int) -> list[Any]:
     return list(seen)
 
 
-def _rank_small(conn: Connection, key: sa.ColumnElement[Any], keys: list[Any], q_words: list[str]) -> list[Any]:
-    """The keys of a small complete set of matches in result order: tier (storage/search_rank.py), then
-    the back-end's newest-first order (SQLite: the FTS rowid descending; PostgreSQL: issued date descending,
-    no date last, then doc_id)."""
-    c = documents.c
-    rows = conn.execute(sa.select(key, c.issued_date, c.search_lower, c.search_folded, c.search_pairs)
-                        .where(key.in_(keys))).all()
-    if key.name == "search_rowid":
+def _in_order(rows: list[Any], tier: Callable[[Any], int]) -> list[Any]:
+    """The keys (first column) of rows in result order: tier, then the back-end's newest-first order
+    (SQLite: the FTS rowid descending; PostgreSQL: issued date descending, no date last, then doc_id)."""
+    if rows and isinstance(rows[0][0], int):
         rows.sort(key=lambda r: -r[0])
     else:
         rows.sort(key=lambda r: r[0])
         rows.sort(key=lambda r: r.issued_date or "", reverse=True)
         rows.sort(key=lambda r: r.issued_date is None)
-    if q_words:
-        rows.sort(key=lambda r: tier_of(q_words, r.search_lower, r.search_folded, r.search_pairs or ""))
+    rows.sort(key=tier)
     return [r[0] for r in rows]
+
+
+def _rank_small(conn: Connection, keys: list[int], q_words: list[str]) -> list[int]:
+    """SQLite: the FTS rowids of a small complete set of matches in result order, their tiers computed in
+    Python from their search columns (storage/search_rank.py)."""
+    c = documents.c
+    rows = conn.execute(sa.select(c.search_rowid, c.issued_date, c.search_lower, c.search_folded, c.search_pairs)
+                        .where(c.search_rowid.in_(keys))).all()
+    return _in_order(rows, lambda r: tier_of(q_words, r.search_lower, r.search_folded, r.search_pairs or ""))
 
 
 def _page(conn: Connection, key: sa.ColumnElement[Any], keys: list[Any], head: list[Any]) -> SearchResult:
@@ -190,7 +197,7 @@ def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchR
     head = rowids(tiers[-1], lo, hi, TOTAL_CAP + 1)  # the widest tier's newest matches: the total, the window
     complete = len(head) <= TOTAL_CAP
     if complete and len(head) <= SMALL:
-        keys = _rank_small(conn, documents.c.search_rowid, head, q_words)
+        keys = _rank_small(conn, head, q_words)
     elif head:
         cut = head[-1]  # the window: rowids >= cut, where the widest tier's matches are all in head
 
@@ -261,8 +268,11 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     want = query.offset + query.limit
     # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
     head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
-    if len(head) <= min(SMALL, TOTAL_CAP):  # every match is in head
-        keys = _rank_small(conn, c.doc_id, head, q_words)
+    if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here
+        tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
+                else sa.literal(0))
+        rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier.label("tier")).where(c.doc_id.in_(head))).all()
+        keys = _in_order(rows, lambda r: r.tier)
     else:
         keys = _collect([run(t) for t in tiers], want, len(parts))
     return _page(conn, c.doc_id, keys[query.offset:want], head)

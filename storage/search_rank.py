@@ -15,14 +15,14 @@ from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs
 def tier_of(q_words: list[str], lower: str, folded: str, word_pairs: str) -> int:
     """The tier (0 best .. 6) of a document whose folded words hold every folded query word, from its
     exact-lower words, folded words and word pairs (the ``documents`` search columns)."""
-    exact, folded_set, pair_set = set(lower.split()), set(folded.split()), set(word_pairs.split())
+    exact, folded_padded, pair_padded = f" {lower} ", f" {folded} ", f" {word_pairs} "  # a word: " w " inside
     folded_words = [fold(w) for w in q_words]
-    all_e = all(w in exact for w in q_words)
-    any_e = any(w in exact for w in q_words)
+    all_e = all(f" {w} " in exact for w in q_words)
+    any_e = any(f" {w} " in exact for w in q_words)
     if len(q_words) == 1:
-        phrase_e, phrase_f = all_e, folded_words[0] in folded_set
+        phrase_e, phrase_f = all_e, f" {folded_words[0]} " in folded_padded
     else:
-        phrase_e = all(p in pair_set for p in pairs(q_words, PAIR_EXACT))
-        phrase_f = all(p in pair_set for p in pairs(folded_words, PAIR_FOLDED))
+        phrase_e = all(f" {p} " in pair_padded for p in pairs(q_words, PAIR_EXACT))
+        phrase_f = all(f" {p} " in pair_padded for p in pairs(folded_words, PAIR_FOLDED))
     flags = [phrase_e, phrase_f and all_e, phrase_f and any_e, phrase_f, all_e, any_e, True]
     return flags.index(True)

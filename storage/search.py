@@ -41,6 +41,7 @@ from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
 TOTAL_CAP = 1000  # matches counted; a query with more says "more than 1000" (total_is_exact false)
+PROBE = 256  # SQLite: a match set smaller than this is read ascending, whole (see _sqlite's rowids)
 SMALL = 200  # SQLite: a complete set of matches this small is ranked in Python from its search columns
 
 
@@ -189,9 +190,15 @@ def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchR
         return " AND ".join(f"({e})" for e in [expr, *positive] if e) + exclude
 
     def rowids(expr: str, a: int, b: int, n: int) -> list[Any]:
-        return [r[0] for r in conn.exec_driver_sql(
-            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND rowid < ? "
-            "ORDER BY rowid DESC LIMIT ?", (match(expr), a, b, n))]
+        """The newest n matches in [a, b). FTS5 skips through posting lists only in ascending order, so a
+        rare match set is read whole ascending; the descending walk is for one with more than PROBE."""
+        sql = ("SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND rowid < ? "
+               "ORDER BY rowid {} LIMIT ?")
+        probe = max(n, PROBE)
+        found = [r[0] for r in conn.exec_driver_sql(sql.format("ASC"), (match(expr), a, b, probe))]
+        if len(found) < probe:
+            return found[::-1][:n]
+        return [r[0] for r in conn.exec_driver_sql(sql.format("DESC"), (match(expr), a, b, n))]
 
     want = query.offset + query.limit
     head = rowids(tiers[-1], lo, hi, TOTAL_CAP + 1)  # the widest tier's newest matches: the total, the window

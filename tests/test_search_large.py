@@ -1,6 +1,7 @@
 """Search beyond a handful of matches, on both back-ends: the total counted up to a cap (and saying so),
-and the three ways to rank (in Python for a small complete set, index queries over the whole order, index
-queries part by part: SQLite's rowid window, PostgreSQL's date parts) giving the same page.
+and the ways to rank (a small complete set in one read: tiers in Python for SQLite, in SQL for PostgreSQL;
+index queries part by part: SQLite's rowid window, read ascending or walked descending, PostgreSQL's date
+parts) giving the same page.
 
 The caps are lowered so that a few dozen documents take the paths a million take.
 """
@@ -54,15 +55,16 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
     assert index.search(SearchQuery(q="ta")) == (0, [], True)
 
 
-@pytest.mark.parametrize(("small", "cap"), [(0, 1000), (0, 4), (0, 0)])
+@pytest.mark.parametrize(("small", "cap", "probe"), [(0, 1000, 256), (0, 4, 256), (0, 0, 256), (0, 4, 1)])
 def test_every_ranking_path_gives_the_same_page(index: Index, monkeypatch: pytest.MonkeyPatch, small: int,
-                                                cap: int) -> None:
+                                                cap: int, probe: int) -> None:
     fill(index)
     in_python = [numbers(index.search(q)) for q in QUERIES]  # 60 matches at most: ranked in Python
     assert in_python[0][:3] == ["50", "45", "40"]  # "Kiến Xương" spelt exactly, newest first
     assert in_python[2][0] == "57"  # the exact word "Kiến" in the text, newest of them, before folded ones
     monkeypatch.setattr(search_module, "SMALL", small)
     monkeypatch.setattr(search_module, "TOTAL_CAP", cap)  # the SQLite window: the newest cap + 1 matches
+    monkeypatch.setattr(search_module, "PROBE", probe)  # SQLite: 1 = always the descending walk
     assert [numbers(index.search(q)) for q in QUERIES] == in_python
 
 

@@ -20,8 +20,9 @@ thousand. The matches of the last (widest) tier are fetched first, up to that ca
 - more: each tier is one index query that stops after the rows it needs (newest first is the FTS rowid
   order in SQLite, a B-tree order in PostgreSQL), asked part by part of the newest-first order: in
   SQLite first among the widest tier's newest ``TOTAL_CAP + 1`` matches (a rowid range), in PostgreSQL
-  first among the newest ~1 % of documents by issued date, then ~10 % (from the planner's statistics),
-  so a tier with many matches sorts only its newest and a rare one is looked for further only if needed.
+  first among the newest ~1 % of documents by issued date (from the planner's statistics), then in the
+  rest, so a tier with many matches sorts only its newest and a rare one is looked for further only if
+  needed (in one more query: each query of a tier reads its posting lists again).
 """
 
 from __future__ import annotations
@@ -158,9 +159,9 @@ def _fts_tiers(q_words: list[str]) -> list[str]:
 
 def _tiers(phrase_e: Any, phrase_f: Any, all_e: Any, any_e: Any, all_f: Any, both: Callable[[Any, Any], Any]
            ) -> list[Any]:
-    """The seven tiers, best first (each a subset of the last: every word, folded)."""
-    return [phrase_e, both(phrase_f, all_e), both(phrase_f, any_e), phrase_f,
-            both(all_f, all_e), both(all_f, any_e), all_f]
+    """The seven tiers, best first (each a subset of the last: every word, folded). Every word spelt exactly
+    implies every word folded, so the fifth is asked without the folded words (one posting list less)."""
+    return [phrase_e, both(phrase_f, all_e), both(phrase_f, any_e), phrase_f, all_e, both(all_f, any_e), all_f]
 
 
 def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchResult:
@@ -261,7 +262,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     tiers = _pg_tiers(q_words) if q_words else [sa.true()]
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
 
-    # the newest-first order in parts by issued date, newest ~1 %, ~10 %, the rest: a tier with many matches
+    # the newest-first order in parts by issued date, newest ~1 %, the rest: a tier with many matches
     # is sorted within the first part only
     cuts = _date_cuts(conn, query)
     parts = [c.issued_date >= d for d in cuts[:1]]
@@ -286,9 +287,9 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
 
 
 def _date_cuts(conn: Connection, query: SearchQuery) -> list[str]:
-    """Issued dates that leave about 1 % and 10 % of the documents newer (PostgreSQL's planner statistics,
-    ``pg_stats``: the histogram's bounds are equally many rows apart), newest first, within the query's
-    date range; none when there are no statistics yet (the table was never analysed)."""
+    """The issued date that leaves about 1 % of the documents newer (PostgreSQL's planner statistics,
+    ``pg_stats``: the histogram's bounds are equally many rows apart), as a list: empty when it is outside
+    the query's date range or there are no statistics yet (the table was never analysed)."""
     if conn.dialect.name != "postgresql":
         return []
     bounds = conn.exec_driver_sql(
@@ -296,7 +297,7 @@ def _date_cuts(conn: Connection, query: SearchQuery) -> list[str]:
         "AND attname = 'issued_date' AND schemaname = current_schema()").scalar()
     if not bounds or len(bounds) < 20:
         return []
-    cuts = [bounds[-1 - max(1, len(bounds) // 100)], bounds[-1 - len(bounds) // 10]]
+    cuts = [bounds[-1 - max(1, len(bounds) // 100)]]
     lo = query.date_from.isoformat() if query.date_from else ""
     hi = query.date_to.isoformat() if query.date_to else "9999"
     return sorted({d for d in cuts if lo < d <= hi}, reverse=True)

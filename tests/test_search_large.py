@@ -77,5 +77,4 @@ def test_postgresql_date_parts_come_from_statistics(index: Index) -> None:
             return
         dates = sorted(r[0] for r in conn.execute(sa.select(search_module.documents.c.issued_date)
                                                   .where(search_module.documents.c.issued_date.is_not(None))))
-    assert len(cuts) == 2 and cuts[0] > cuts[1]
-    assert dates[-5] <= cuts[0] <= dates[-1] and dates[-12] <= cuts[1] <= dates[-3]  # ~1 % and ~10 % newest
+    assert len(cuts) == 1 and dates[-5] <= cuts[0] <= dates[-1]  # ~1 % newest (of 49 dates: the last few)

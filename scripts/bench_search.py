@@ -159,10 +159,10 @@ def measure(index: Index, codes: list[str], args: argparse.Namespace) -> dict[st
 
 
 def show_ranking(index: Index) -> None:
-    total, docs = index.search(SearchQuery(q="Kiến Xương", limit=3))
-    total_f, docs_f = index.search(SearchQuery(q="kien xuong", limit=3))
-    print(f"  'Kiến Xương': {total} matches, first issuers {[d.metadata.issuer.value for d in docs]}")
-    print(f"  'kien xuong': {total_f} matches, first issuers {[d.metadata.issuer.value for d in docs_f]}")
+    for q in ("Kiến Xương", "kien xuong"):
+        found = index.search(SearchQuery(q=q, limit=3))
+        total = f"{found.total}{'' if found.total_is_exact else '+'}"
+        print(f"  {q!r}: {total} matches, first issuers {[d.metadata.issuer.value for d in found.items]}")
 
 
 def lookup_plan(index: Index, code: str) -> str:

@@ -24,7 +24,7 @@ from storage.folding import search_columns
 from storage.schema import MIGRATIONS, documents, files, history, meta, now, pages, schema_version
 
 if TYPE_CHECKING:
-    from storage.search import SearchQuery
+    from storage.search import SearchQuery, SearchResult
 
 __all__ = ["MIGRATIONS", "Index", "documents", "files", "history", "meta", "now", "pages", "row_to_document"]
 
@@ -310,12 +310,13 @@ class Index:
         for row in rows:
             yield row_to_document(row)
 
-    def search(self, query: SearchQuery) -> tuple[int, list[Document]]:
-        """Full-text search (see storage/search.py): (total matches, one page of documents, best first)."""
-        from storage.search import search
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Full-text search (see storage/search.py): the total (counted up to a cap, ``total_is_exact``
+        says whether it was reached) and one page of documents, best first."""
+        from storage.search import SearchResult, search
 
-        total, rows = search(self.engine, query)
-        return total, [row_to_document(r) for r in rows]
+        found = search(self.engine, query)
+        return SearchResult(found.total, [row_to_document(r) for r in found.items], found.total_is_exact)
 
     def dossier_documents(self, dossier_id: str, *, with_text: bool = False) -> list[Document]:
         """A dossier's result documents in (source, first page) order; without ``with_text`` the OCR text

@@ -306,7 +306,16 @@ def test_search_filters_and_paging(env: Env) -> None:
     pages = [numbers(search(env, q="cap phep", limit=1, offset=i))[0] for i in range(3)]
     assert pages == numbers(everything)
     beyond = search(env, q="cap phep", limit=5, offset=10)
-    assert beyond["total"] == 3 and beyond["results"] == []
+    assert beyond["total"] == 3 and beyond["total_is_exact"] is True and beyond["results"] == []
+
+
+def test_search_says_when_the_total_is_capped(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.search
+
+    monkeypatch.setattr(storage.search, "TOTAL_CAP", 2)  # 3 matches: more than are counted
+    capped = search(env, q="cap phep", limit=100)
+    assert (capped["total"], capped["total_is_exact"]) == (2, False)
+    assert len(capped["results"]) == 3  # the results are all there; only the count stopped
 
 
 def test_search_treats_like_wildcards_literally(env: Env) -> None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from digitize.models import Document, Field, Metadata
 from storage.index import MIGRATIONS, Index
 from storage.schema import documents, schema_version
-from storage.search import SearchQuery
+from storage.search import SearchQuery, SearchResult
 
 
 def doc(name: str, *, issuer: str, text: str = "", date: str | None = "2021-06-15", doc_type: str = "Quyết định",
@@ -35,7 +35,7 @@ def add(index: Index, *docs: Document) -> None:
         index.replace_documents(d.sha256, [d])
 
 
-def numbers(found: tuple[int, list[Document]]) -> list[str]:
+def numbers(found: SearchResult) -> list[str]:
     return [str(d.metadata.number.value).split("/")[0] for d in found[1]]
 
 
@@ -73,7 +73,7 @@ def test_filters_paging_and_total(index: Index) -> None:
     assert everything[0] == 12 and numbers(everything) == [str(i) for i in range(12, 0, -1)]  # newest first
     pages = [numbers(index.search(SearchQuery(q="giay phep", limit=5, offset=o))) for o in (0, 5, 10)]
     assert sum(pages, []) == numbers(everything)
-    assert index.search(SearchQuery(q="giay phep", offset=50)) == (12, [])
+    assert index.search(SearchQuery(q="giay phep", offset=50)) == (12, [], True)
     assert numbers(index.search(SearchQuery(q="giay phep", cleared_only=True, limit=100))) == [
         str(i) for i in range(11, 0, -1) if i % 3]
     assert numbers(index.search(SearchQuery(issuer="vu tay", doc_type="quyet dinh"))) == ["7", "5", "3", "1"]

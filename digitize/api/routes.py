@@ -433,8 +433,9 @@ def search_documents(q: str | None = Query(None, max_length=200, description="wo
     """Result documents matching every word (diacritics optional), exact-diacritic matches first."""
     query = SearchQuery(q=q, doc_type=type, issuer=issuer, date_from=date_from, date_to=date_to, limit=limit,
                         offset=offset, cleared_only=key.role == "portal")
-    total, docs = search(c.index, query)
-    return {"query": q, "total": total, "limit": limit, "offset": offset, "results": _documents_out(c, docs)}
+    found = search(c.index, query)
+    return {"query": q, "total": found.total, "total_is_exact": found.total_is_exact, "limit": limit,
+            "offset": offset, "results": _documents_out(c, found.items)}
 
 
 # --- administration ----------------------------------------------------------------------------

@@ -174,10 +174,12 @@ class JobOut(BaseModel):
 
 
 class SearchOut(BaseModel):
-    """One page of search results, best first."""
+    """One page of search results, best first. ``total`` is exact up to 1,000 matches; a query matching
+    more says ``total: 1000, total_is_exact: false`` ("more than 1000")."""
 
     query: str | None
-    total: int
+    total: int = Field(description="matches, counted up to 1,000")
+    total_is_exact: bool = Field(description="false when there are more matches than total (the count stopped)")
     limit: int
     offset: int
     results: list[DocumentOut]

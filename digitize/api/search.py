@@ -3,13 +3,13 @@ PostgreSQL tsvector), diacritics optional, exact spellings ranked first."""
 
 from __future__ import annotations
 
-from digitize.models import Document
 from storage.index import Index
-from storage.search import MAX_TOKENS, SearchQuery
+from storage.search import MAX_TOKENS, TOTAL_CAP, SearchQuery, SearchResult
 
-__all__ = ["MAX_TOKENS", "SearchQuery", "search"]
+__all__ = ["MAX_TOKENS", "TOTAL_CAP", "SearchQuery", "SearchResult", "search"]
 
 
-def search(index: Index, query: SearchQuery) -> tuple[int, list[Document]]:
-    """(total matches, one page of documents, best first)."""
+def search(index: Index, query: SearchQuery) -> SearchResult:
+    """The total (counted up to ``TOTAL_CAP``; ``total_is_exact`` false beyond) and one page of documents
+    (``items``, :class:`digitize.models.Document`), best first."""
     return index.search(query)

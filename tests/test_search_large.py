@@ -1,0 +1,80 @@
+"""Search beyond a handful of matches, on both back-ends: the total counted up to a cap (and saying so),
+and the ways to rank (a small complete set in one read: tiers in Python for SQLite, in SQL for PostgreSQL;
+index queries part by part: SQLite's rowid window, read ascending or walked descending, PostgreSQL's date
+parts) giving the same page.
+
+The caps are lowered so that a few dozen documents take the paths a million take.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import storage.search as search_module
+from storage.index import Index
+from storage.search import SearchQuery
+from tests.test_search import add, doc, numbers
+
+ISSUERS = ["Ủy ban nhân dân huyện Kiến Xương", "UY BAN NHAN DAN HUYEN KIEN XUONG", "Ủy ban nhân dân huyện Kiến Xướng",
+           "Ủy ban nhân dân xã Vũ Tây", "Sở Xây dựng tỉnh Thái Bình"]
+
+
+def fill(index: Index, n: int = 60) -> None:
+    """``n`` documents, each with its own date; issuers and texts vary so that every tier has members."""
+    docs = []
+    for i in range(n):
+        text = "Giấy phép xây dựng cho ông Kiến" if i % 7 == 0 else "kien xuong cap phep xay dung"
+        date = f"{2000 + i // 12:04d}-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 11 else None
+        docs.append(doc(str(i), issuer=ISSUERS[i % len(ISSUERS)], text=text, date=date, needs_review=i % 9 == 0,
+                        doc_type="Quyết định" if i % 3 else "Giấy phép xây dựng"))
+    add(index, *docs)
+    with index.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")  # PostgreSQL's date parts come from the planner's statistics
+
+
+QUERIES = [SearchQuery(q="Kiến Xương", limit=100), SearchQuery(q="kien xuong", limit=7, offset=5),
+           SearchQuery(q="KIẾN", limit=100), SearchQuery(q="giấy phép xây dựng", limit=100),
+           SearchQuery(q="xuong kien", limit=10, offset=30, cleared_only=True),
+           SearchQuery(q="cap phep", doc_type="Quyết định", limit=100), SearchQuery(q="kien", issuer="Vũ Tây"),
+           SearchQuery(limit=9, offset=40)]
+
+
+def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    fill(index)
+    exact = index.search(SearchQuery(q="kien"))
+    assert exact.total == 60 and exact.total_is_exact
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 25)
+    capped = index.search(SearchQuery(q="kien"))
+    assert (capped.total, capped.total_is_exact) == (25, False)  # "more than 25"
+    assert numbers(capped) == numbers(exact)  # the page is the same
+    few = index.search(SearchQuery(q="kien", issuer="Vũ Tây"))  # 12 matches: under the cap, exact
+    assert (few.total, few.total_is_exact) == (12, True)
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 12)
+    assert index.search(SearchQuery(q="kien", issuer="Vũ Tây"))[::2] == (12, True)  # exactly the cap: exact
+    assert index.search(SearchQuery(q="ta")) == (0, [], True)
+
+
+@pytest.mark.parametrize(("small", "cap", "probe"), [(0, 1000, 256), (0, 4, 256), (0, 0, 256), (0, 4, 1)])
+def test_every_ranking_path_gives_the_same_page(index: Index, monkeypatch: pytest.MonkeyPatch, small: int,
+                                                cap: int, probe: int) -> None:
+    fill(index)
+    in_python = [numbers(index.search(q)) for q in QUERIES]  # 60 matches at most: ranked in Python
+    assert in_python[0][:3] == ["50", "45", "40"]  # "Kiến Xương" spelt exactly, newest first
+    assert in_python[2][0] == "57"  # the exact word "Kiến" in the text, newest of them, before folded ones
+    monkeypatch.setattr(search_module, "SMALL", small)
+    monkeypatch.setattr(search_module, "TOTAL_CAP", cap)  # the SQLite window: the newest cap + 1 matches
+    monkeypatch.setattr(search_module, "PROBE", probe)  # SQLite: 1 = always the descending walk
+    assert [numbers(index.search(q)) for q in QUERIES] == in_python
+
+
+def test_postgresql_date_parts_come_from_statistics(index: Index) -> None:
+    fill(index)
+    with index.engine.connect() as conn:
+        cuts = search_module._date_cuts(conn, SearchQuery())
+        if conn.dialect.name != "postgresql":
+            assert cuts == []
+            return
+        dates = sorted(r[0] for r in conn.execute(sa.select(search_module.documents.c.issued_date)
+                                                  .where(search_module.documents.c.issued_date.is_not(None))))
+    assert len(cuts) == 1 and dates[-5] <= cuts[0] <= dates[-1]  # ~1 % newest (of 49 dates: the last few)

@@ -194,3 +194,23 @@ def test_the_place_of_a_date_line_whose_day_was_not_read_stands_respelt() -> Non
                      summary="Về việc khen thưởng", date_line="Hà Nói, ngày tháng 4 năm 2012").page())
     assert md.issued_date.value is None  # the day was written by pen: not read here
     assert md.place.value == "Hà Nội"  # the place is print; its diacritic slip repaired
+
+
+def test_a_trich_yeu_line_cut_into_segments_with_a_speck_is_joined() -> None:
+    """OCR may give a centred trích yếu line as pieces at slightly different heights, a stamp's speck among
+    them (a real scan: "Về việc giao" 419-647, "Ộ" 456-463, "bổ" 663-705, "sung kinh phí …" 719-1438):
+    they are joined into one line, the speck left out."""
+    from digitize.document.fields import _joined_rows
+    from digitize.document.lines import Line
+    from digitize.models import Word
+
+    def seg(spec: list[tuple[str, int, int]], top: int, h: int = 40) -> Line:
+        return Line(page=0, words=tuple(Word(text=t, left=x, top=top, width=w, height=h, conf=90) for t, x, w in spec),
+                    page_width=1900, page_height=2600)
+
+    pieces = [seg([("bổ", 663, 42)], 508), seg([("Ộ", 456, 7)], 509, 30),
+              seg([("Về", 419, 50), ("việc", 480, 80), ("giao", 570, 77)], 517),
+              seg([("sung", 719, 80), ("kinh", 810, 80), ("phí", 900, 60)], 517),
+              seg([("phát", 420, 80), ("triển", 510, 90)], 560)]
+    rows = _joined_rows(pieces)
+    assert [r.text for r in rows] == ["Về việc giao bổ sung kinh phí", "phát triển"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from digitize.document import validate
 from digitize.document.lines import Line, _Found, _words_conf
@@ -314,7 +315,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
     upper_parts = False
     ref = sk.title.cx
     cur = last
-    for ln in lines:
+    for ln in _joined_rows(lines):
         if ln.top <= last.top + 0.5 * last.height or ln in sk.title_lines:
             continue
         gap = ln.top - cur.bottom
@@ -362,6 +363,32 @@ def _under_number(sk: Skeleton, number_line: Line | None) -> Line | None:
             return None
         return ln
     return None
+
+
+def _joined_rows(lines: Sequence[Line]) -> list[Line]:
+    """The lines with the segments of one row that lie close together joined (OCR may cut a centred
+    trích yếu line into "Về việc giao", a speck, "bổ" and "sung kinh phí …"); a lone mark among them is
+    dropped. Top to bottom, as the lines came."""
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda x: (x.page, x.cy)):
+        row = rows[-1] if rows else None
+        if row and row[0].page == ln.page and abs(row[0].cy - ln.cy) < 0.5 * min(row[0].height, ln.height):
+            row.append(ln)
+        else:
+            rows.append([ln])
+    out: list[Line] = []
+    for row in rows:
+        joined: list[Line] = []
+        for ln in sorted(row, key=lambda x: x.left):
+            prev = joined[-1] if joined else None
+            if prev is not None and ln.left - prev.right < 1.5 * ln.height:  # close, or inside (a speck)
+                words = tuple(sorted(prev.words + ln.words, key=lambda w: w.left))
+                kept = tuple(w for w in words if sum(c.isalnum() for c in w.text) > 1 or w.text.isdigit())
+                joined[-1] = replace(prev, words=kept or words)
+            else:
+                joined.append(ln)
+        out += joined
+    return sorted(out, key=lambda x: (x.page, x.top))
 
 
 def find_doc_type(sk: Skeleton) -> _Found:

@@ -214,3 +214,8 @@ def test_a_trich_yeu_line_cut_into_segments_with_a_speck_is_joined() -> None:
               seg([("phát", 420, 80), ("triển", 510, 90)], 560)]
     rows = _joined_rows(pieces)
     assert [r.text for r in rows] == ["Về việc giao bổ sung kinh phí", "phát triển"]
+
+
+def test_v_v_read_with_a_dot_and_a_speck_after_the_trich_yeu() -> None:
+    md, _ = run(_addressed("2191/CT-CS", vv="V.v chính sách thuế thu nhập doanh nghiệp ị").page())
+    assert md.summary.value == "V/v chính sách thuế thu nhập doanh nghiệp"

@@ -255,7 +255,7 @@ def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tupl
     return date_f, place_f
 
 
-_VV = re.compile(r"^\W{0,2}(v\s?[/l1|]\s?[vw]?\s*[:.]?\s|vv\s|ve viec\s)")  # "V/w": v read as w
+_VV = re.compile(r"^\W{0,2}(v\s?[/l1|.]\s?[vw]?\s*[:.]?\s|vv\s|ve viec\s)")  # "V/w", "V.v": misreadings
 
 
 def _is_vv(folded: str) -> bool:
@@ -267,6 +267,7 @@ def _clean_summary(text: str) -> str:
     """Trích yếu text: leading dashes and stray full stops inside the sentence removed."""
     text = collapse(text).lstrip(" -–—_.,;:'\"")
     text = re.sub(r"\s*\.\s+(?=[a-zà-ỹđ])", " ", text)
+    text = re.sub(r"\s+[^\W\dIVXLC]$", "", text.rstrip(" .;,"))  # a lone letter after the end: a speck read
     return canonical(text.rstrip(" .;,"))
 
 
@@ -302,7 +303,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
             parts.append(ln)
             cur = ln
         text = collapse(" ".join(p.text for p in parts))
-        text = re.sub(r"^\W{0,2}[vV]\s?[/l1|]\s?[vVwW]?\s*[:.]?\s*", "V/v ", text)
+        text = re.sub(r"^\W{0,2}[vV]\s?[/l1|.]\s?[vVwW]?\s*[:.]?\s*", "V/v ", text)
         conf = _words_conf([w for p in parts for w in p.words])
         if lost_vv:
             return _Found(_clean_summary(text), min(conf, 0.6), "summary: 'V/v' not read; the lines under the number",

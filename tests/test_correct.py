@@ -105,3 +105,11 @@ def test_custom_lexicon() -> None:
     lex = C.Lexicon.from_lines(["S\tsử\t3", "S\tdụng\t3", "S\tđụng\t1", "B\tsử dụng\t5"])
     assert C.best_syllable("đụng", left="sử", conf=50, lex=lex) == "dụng"
     assert C.best_syllable("dụnq", left="sử", conf=50, lex=lex) == "dụng"
+
+
+@pytest.mark.parametrize("read,printed", [
+    ("giáo dục công nam 2026", "giáo dục công năm 2026"), ("Nghị quyết sô 29-NQ/TW", "Nghị quyết số 29-NQ/TW"),
+    ("NĂM 2012", "NĂM 2012"), ("Sở 12 phòng", "Số 12 phòng"), ("ông Nam 30 tuổi", "ông Nam 30 tuổi"),
+])
+def test_year_and_number_formulas(read, printed):
+    assert _fix(read, conf=97) == printed

@@ -267,6 +267,26 @@ def _line_key(w: Word) -> tuple[int, int, int]:
     return (w.block, w.par, w.line)
 
 
+_YEAR = re.compile(r"^(19|20)\d\d\b")
+_NUMBER_REF = re.compile(r"^\d")
+
+
+def _formulas(toks: list[_Tok]) -> int:
+    """The two formulas of administrative text whose word a diacritic slip hides: "năm" before a year
+    ("nam 2026", "nằm 2012") and "số" before a number ("sô 29-NQ/TW"). Returns how many were changed."""
+    changed = 0
+    for t, nxt in zip(toks, toks[1:], strict=False):
+        if _line_key(t.word) != _line_key(nxt.word) or t.post or not t.low:
+            continue
+        following = nxt.pre + nxt.core + nxt.post
+        want = ("năm" if fold(t.low) == "nam" and _YEAR.match(following)
+                else "số" if fold(t.low) == "so" and _NUMBER_REF.match(following) else None)
+        if want is not None and t.low != want:
+            t.core, t.low = _case_like(t.core, want), want
+            changed += 1
+    return changed
+
+
 def correct_words(words: Sequence[Word], lex: Lexicon | None = None) -> tuple[Word, ...]:
     """Correct a page's words (Tesseract reading order); boxes and confidences are kept."""
     lex = lex or lexicon()
@@ -288,6 +308,7 @@ def correct_words(words: Sequence[Word], lex: Lexicon | None = None) -> tuple[Wo
                 t.core = _case_like(t.core, new)
                 t.low = new
                 changed += 1
+    changed += _formulas(toks)
     out = []
     for t in toks:
         text = t.pre + t.core + t.post

@@ -132,3 +132,34 @@ def test_structure_fixes_remake_the_parts_and_keep_history(archive: Path) -> Non
     actions = [h["action"] for h in index.history_of(doc_id)]
     assert {"blank", "not_blank", "merge", "assign", "remake"} <= set(actions)
     assert {a["action"] for a in access.audit_entries(index, who="clerk1")} >= {"blank", "merge", "assign"}
+
+
+@pytest.mark.slow
+def test_split_without_page_objects_gives_what_the_stored_pages_give(archive: Path, tmp_path: Path) -> None:
+    """A distributed-style archive (no pages/ objects: ``digitize run`` drops them) splits as one made with
+    ``--keep-pages``: the split-off part's metadata is extracted from its pages read again from the original,
+    its PDF is taken out of the document's PDF."""
+    kept = tmp_path / "kept"
+    assert main(["--archive", str(kept), "run", "--no-progress", "--jobs", "2", "--keep-pages",
+                 str(make_batch(tmp_path / "in"))]) == 0
+    clerk = review.Actor("clerk1", "clerk", "127.0.0.1", via="station")
+    parts = {}
+    for where in (archive, kept):
+        index = Index.from_url(f"sqlite:///{where / 'index.sqlite'}")
+        store = LocalObjectStore(where / "objects")
+        assert bool(list(store.list("pages/"))) == (where == kept)
+        doc_id = decision(index)
+        other = next(d for d in index.list_documents() if d.doc_id != doc_id)
+        merged = review.merge_previous(index, store, other.doc_id, clerk)
+        a, b = review.split(index, store, merged.doc_id, other.pages[0], clerk)
+        assert b.pages == other.pages and b.pdf_key and review.manual.PDF_REBUILD not in b.reasons
+        assert review.manual.METADATA_MISSING not in b.reasons
+        import pikepdf
+
+        with pikepdf.open(store.local_path(b.pdf_key)) as pdf:
+            assert len(pdf.pages) == len(b.pages)
+        assert hashlib.sha256(store.get_bytes(b.pdf_key)).hexdigest() == b.pdf_sha256
+        parts[where] = (a.pages, b.metadata, b.reasons, b.text)
+        index.close()
+    assert parts[archive] == parts[kept]
+    assert parts[archive][1].doc_type.value == "Công văn"

@@ -10,11 +10,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from digitize.cli import main
 from digitize.handoff import publish, review
 from digitize.models import Field
+from digitize.pipeline.restore import stored_pdf_title
 from storage import access, layout
 from storage.index import Index
 from storage.objects import LocalObjectStore
@@ -154,8 +156,6 @@ def test_split_without_page_objects_gives_what_the_stored_pages_give(archive: Pa
         a, b = review.split(index, store, merged.doc_id, other.pages[0], clerk)
         assert b.pages == other.pages and b.pdf_key and review.manual.PDF_REBUILD not in b.reasons
         assert review.manual.METADATA_MISSING not in b.reasons
-        import pikepdf
-
         with pikepdf.open(store.local_path(b.pdf_key)) as pdf:
             assert len(pdf.pages) == len(b.pages)
         assert hashlib.sha256(store.get_bytes(b.pdf_key)).hexdigest() == b.pdf_sha256
@@ -163,3 +163,22 @@ def test_split_without_page_objects_gives_what_the_stored_pages_give(archive: Pa
         index.close()
     assert parts[archive] == parts[kept]
     assert parts[archive][1].doc_type.value == "Công văn"
+
+
+def test_approve_remakes_the_pdf_title_from_the_documents_own_pdf(archive: Path) -> None:
+    """No page objects are kept: a fixed number changes the PDF's title, re-made from the document's PDF."""
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    assert not list(store.list("pages/"))
+    doc_id = decision(index)
+    before = index.get_document(doc_id)
+    assert stored_pdf_title(store.get_bytes(before.pdf_key or "")) == "Quyết định 123/QĐ-UBND"
+    review.fix(index, doc_id, "number", "124/QĐ-UBND", review.Actor("clerk1"))
+    doc = review.approve(index, store, doc_id, review.Actor("clerk1"))
+    pdf = store.get_bytes(doc.pdf_key or "")
+    assert stored_pdf_title(pdf) == "Quyết định 124/QĐ-UBND" and doc.pdf_sha256 != before.pdf_sha256
+    assert hashlib.sha256(pdf).hexdigest() == doc.pdf_sha256 == index.get_document(doc_id).pdf_sha256
+    with pikepdf.open(store.local_path(doc.pdf_key or "")) as out:
+        assert len(out.pages) == len(doc.pages) == 2
+    again = review.approve(index, store, doc_id, review.Actor("clerk1"))  # same title: the PDF is left as it is
+    assert again.pdf_sha256 == doc.pdf_sha256

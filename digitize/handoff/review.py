@@ -32,7 +32,7 @@ from digitize.handoff import manual
 from digitize.models import Document, Field, InputKind
 from digitize.pipeline.file import pdf_title
 from digitize.pipeline.page import PageTask
-from digitize.pipeline.restore import PageSource
+from digitize.pipeline.restore import PageSource, stored_pdf_title
 from digitize.text.doctypes import by_name
 from storage import access, layout
 from storage.index import Index
@@ -194,8 +194,8 @@ def approve(index: Index, store: ObjectStore, doc_id: str, actor: Actor, *, toda
     cleared = dataclasses.replace(md, **{n: dataclasses.replace(getattr(md, n), reason=None) for n in FIELDS})
     new = dataclasses.replace(doc, metadata=cleared, needs_review=False, reasons=())
     source = None
-    if _pages_kept(store, doc) or (doc.pdf_key and pdf_title(new) != pdf_title(doc)):
-        source = PageSource(store, index, doc.sha256, [doc], DEFAULT_TASK)
+    if _pages_kept(store, doc) or (doc.pdf_key and pdf_title(new) != stored_pdf_title(store.get_bytes(doc.pdf_key))):
+        source = PageSource(store, index, doc.sha256, [doc], DEFAULT_TASK)  # its title follows the fixed fields
     new = remake(new, store, source)
     detail = {"approved": True, "changes": {"needs_review": [doc.needs_review, False],
                                             "reasons": [list(doc.reasons), []]}}
@@ -345,12 +345,12 @@ def set_blank(index: Index, store: ObjectStore, doc_id: str, page: int, blank: b
             raise ReviewError(f"Trang {page} của tệp quét không phải trang trắng")
         new_pages = tuple(sorted((*doc.pages, page)))
     text = "\f".join(per_page.get(p, "") for p in new_pages) if texts else doc.text
+    source = _source(index, store, [doc], task)  # its PDF read before the fix re-makes it
     new = dataclasses.replace(doc, pages=new_pages, text=text, needs_review=True,
                               reasons=tuple(dict.fromkeys((*doc.reasons, manual.PDF_REBUILD))),
                               pdf_key=None, pdf_sha256=None, text_key=None)
     index.update_document(new, who=actor.name, action="blank" if blank else "not_blank",
                           detail={"page": page, "pages": [list(doc.pages), list(new_pages)]})
-    source = _source(index, store, [doc], task)
     index.set_page_kinds(doc.sha256, {page: "blank" if blank else "document"})
     new = rebuild(index, store, new, actor, source)
     write_manifests(index, store, {new.dossier_id})

@@ -47,6 +47,15 @@ def single_page(pdf: bytes, index: int) -> bytes:
         return buf.getvalue()
 
 
+def stored_pdf_title(pdf: bytes) -> str | None:
+    """The title (XMP ``dc:title``) a stored document PDF carries."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        title = doc.open_metadata().get("dc:title")
+    return str(title) if title else None
+
+
 class PageSource(PagePdfs):
     """A file's page PDFs and page results, from the intermediates, the documents' PDFs or the original.
 
@@ -69,9 +78,13 @@ class PageSource(PagePdfs):
             for i, page in enumerate(doc.pages):
                 self._held.setdefault(page, (data, i))
         self._reread: dict[int, PageOutcome] = {}
+        self._has_pages: bool | None = None
 
     def _kept(self) -> bool:
-        return any(True for _ in self.store.list(layout.page_prefix(self.sha256)))
+        """Whether the file still has page intermediates (then they are used alone, as when it was made)."""
+        if self._has_pages is None:
+            self._has_pages = any(True for _ in self.store.list(layout.page_prefix(self.sha256)))
+        return self._has_pages
 
     def find(self, page: int) -> bytes | None:
         """The page's one-page PDF, None when it has none (a page that failed)."""

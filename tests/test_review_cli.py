@@ -182,3 +182,19 @@ def test_approve_remakes_the_pdf_title_from_the_documents_own_pdf(archive: Path)
         assert len(out.pages) == len(doc.pages) == 2
     again = review.approve(index, store, doc_id, review.Actor("clerk1"))  # same title: the PDF is left as it is
     assert again.pdf_sha256 == doc.pdf_sha256
+
+
+def test_split_without_page_objects_nor_original_keeps_the_pdfs_and_says_what_is_missing(archive: Path) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    store.delete_many(list(store.list("originals/")))
+    doc_id = decision(index)
+    pages = index.get_document(doc_id).pages
+    a, b = review.split(index, store, doc_id, pages[1], review.Actor("clerk1"))
+    assert (a.pages, b.pages) == ((pages[0],), (pages[1],))
+    for part in (a, b):  # both PDFs are taken out of the decision's PDF
+        assert review.manual.PDF_REBUILD not in part.reasons and part.pdf_key
+        with pikepdf.open(store.local_path(part.pdf_key)) as pdf:
+            assert len(pdf.pages) == 1
+    assert review.manual.METADATA_MISSING in b.reasons  # its page results cannot be read again
+    assert index.get_document(b.doc_id).reasons == b.reasons

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from digitize.errors import NotFoundError, StorageError
+from digitize.errors import NotFoundError
 from digitize.models import Document, InputKind, PageResult
 from digitize.pipeline.file import PagePdfs
 from digitize.pipeline.page import PageOutcome, PageTask, process_page
@@ -95,23 +95,28 @@ class PageSource(PagePdfs):
             data, i = self._held[page]
             pdf = self._cache[page] = single_page(data, i)
         if pdf is None and not self._kept():
-            pdf = self._cache[page] = self._read_again(page).pdf
+            outcome = self._read_again(page)
+            pdf = self._cache[page] = outcome.pdf if outcome else None
         return pdf
 
     def result(self, page: int) -> PageResult | None:
         """The page's result: the stored one, else the page read again from the original (None while the
-        file keeps its intermediates but not this page: a page that failed)."""
+        file keeps its intermediates but not this page, or when the page cannot be read again)."""
         stored = load_stored_page(self.store, self.sha256, page)
         if stored is not None or self._kept():
             return stored
-        return self._read_again(page).result
+        outcome = self._read_again(page)
+        return outcome.result if outcome and not outcome.result.failed else None
 
-    def _read_again(self, page: int) -> PageOutcome:
+    def _read_again(self, page: int) -> PageOutcome | None:
+        """The page read again from the original; None when the archive no longer has the original."""
         if page not in self._reread:
             row = self.index.get_file(self.sha256)
-            if row is None or not row.get("original_key"):
-                raise StorageError(f"file {self.sha256[:12]} has no stored original to read page {page} again")
-            key = row["original_key"]
+            key = row.get("original_key") if row else None
+            if not key or not self.store.exists(key):
+                log.warning("page %d of file %s: no page objects and no original to read it from",
+                            page, self.sha256[:12])
+                return None
             with tempfile.TemporaryDirectory(prefix="digitize-page-") as tmp:
                 path = Path(tmp) / Path(key).name
                 self.store.get_file(key, path)
@@ -119,7 +124,3 @@ class PageSource(PagePdfs):
                 log.info("page %d of file %s read again from the original", page, self.sha256[:12])
                 self._reread[page] = process_page(task)
         return self._reread[page]
-
-    def clear(self) -> None:
-        """Let go of the page PDFs read so far (the documents' PDFs and the pages read again stay)."""
-        super().clear()

@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     show_bar = sys.stderr.isatty() and not args.no_progress
     try:
         summary = embedded.run([Path(p) for p in args.paths if Path(p).exists()], settings, index, store,
-                               _progress(show_bar))
+                               _progress(show_bar), keep_pages=args.keep_pages)
     except KeyboardInterrupt:
         print("\ndigitize: " + _("stopped. Finished pages are saved; run the same command again to resume."),
               file=sys.stderr)
@@ -383,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", help="files or folders")
     sp.add_argument("--jobs", "-j", type=int, help="pages processed in parallel (default: number of cores)")
     sp.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    sp.add_argument("--keep-pages", action="store_true", help="developers: keep page results (scripts/refinish.py)")
 
     sp = add("export", cmd_export, "write one JSON line per document")
     sp.add_argument("--jsonl", required=True, help="output file ('-' for standard output)")

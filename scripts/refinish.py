@@ -4,7 +4,8 @@ without OCR, and write the export records — for developing extraction against 
 
     python scripts/refinish.py ARCHIVE OUT.jsonl [--only SUBSTRING]
 
-The archive must keep its page results (an embedded archive made by ``digitize run``). Nothing in the
+The archive must keep its page results: make it with ``digitize run --keep-pages`` (a done file's page
+results are dropped otherwise; only a file with a failed page keeps them). Nothing in the
 archive is changed: documents are made in memory and exported, not stored.
 """
 

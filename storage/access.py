@@ -110,6 +110,14 @@ def list_keys(index_or_engine: Index | Engine) -> list[dict[str, Any]]:
 _DUMMY_HASH = hash_token("dgz_000000000000_" + "0" * 43)
 
 
+def key_active(index_or_engine: Index | Engine, key_id: str) -> bool:
+    """True while the key exists and is not revoked."""
+    with _engine(index_or_engine).connect() as conn:
+        row = conn.execute(sa.select(api_keys.c.key_id).where(api_keys.c.key_id == key_id,
+                                                              api_keys.c.revoked_at.is_(None))).first()
+    return row is not None
+
+
 def authenticate(index_or_engine: Index | Engine, token: str | None) -> ApiKey | None:
     """The active key matching ``token``, or None (unknown, malformed or revoked)."""
     if not token:

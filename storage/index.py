@@ -346,6 +346,23 @@ class Index:
         with self.engine.connect() as conn:
             return {r.doc_id: (r.who, r.at) for r in conn.execute(q)}
 
+    def pending_review(self, order: str = "oldest") -> list[Document]:
+        """Every result document that needs review (text left out), in the review queue's ``order``:
+        ``oldest`` (received first), ``dossier`` (by dossier code) or ``batch`` (by file and page)."""
+        c = documents.c
+        keys = {"oldest": (c.created_at, c.source, c.first_page), "dossier": (c.dossier_id, c.source, c.first_page),
+                "batch": (c.source, c.first_page)}[order]
+        columns = [col for col in documents.c if col.name != "text" and not col.name.endswith(("_folded", "_lower"))]
+        q = (sa.select(*columns, sa.literal("").label("text"))
+             .where(c.needs_review.is_(True), c.kind == "result").order_by(*keys, c.doc_id))
+        with self.engine.connect() as conn:
+            return [row_to_document(r) for r in conn.execute(q)]
+
+    def ping(self) -> None:
+        """A round trip to the database (the health check); raises when it cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     def counts(self) -> dict[str, int]:
         """Totals for summaries and metrics."""
         with self.engine.connect() as conn:

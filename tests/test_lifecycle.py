@@ -4,8 +4,10 @@ side is in test_api.py."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +63,9 @@ def test_embedded_run_follows_the_rule(scan: Path, tmp_path: Path) -> None:
     other.release_all()
     summary = driver.run([scan], settings, index, store)
     assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 1
-    # done: the file record says done and lists the documents; the page objects stay in an embedded archive
-    # (the review station's split, merge and blank-page fixes rebuild documents from them)
-    assert len(list(store.list(layout.page_prefix(sha)))) == 2
+    # done: the file record says done and lists the documents; the page objects are dropped, as by the workers
+    # (the review station's structure fixes rebuild from the documents' PDFs and the original)
+    assert not list(store.list("pages/"))
     record = json.loads(store.get_bytes(layout.file_record_key(sha)))
     assert record["status"] == "done" and len(record["documents"]) == 1
     assert not list((settings.archive / "claims").iterdir())  # claims are given back
@@ -74,7 +76,9 @@ def test_embedded_run_follows_the_rule(scan: Path, tmp_path: Path) -> None:
     index.finish_file(sha, status="failed", pages_done=0, pages_failed=1, pages_blank=0, reason="page_failed",
                       message="page 1: test")
     summary = driver.run([scan], settings, index, store)
-    assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 0  # its stored page reused
+    # its page objects went when it was done, so the page is read again (a file that really failed keeps the
+    # pages that were done, and its retry reuses them: test_embedded_run_keeps_page_objects_only_while_a_page_failed)
+    assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 1
     assert index.get_file(sha)["status"] == "done"
     assert json.loads(store.get_bytes(layout.file_record_key(sha)))["status"] == "done"
     index.close()
@@ -113,3 +117,34 @@ def test_enqueue_follows_the_rule(scan: Path, tmp_path: Path, redis_server: str)
     rep = enqueue_paths([scan], cluster)
     assert rep.skipped == ["qd.pdf: already processed"] and queue.count == 0
     index.close()
+
+
+class _NoRoomFor(LocalObjectStore):
+    """A local store whose disk is full when the object ``key`` is written."""
+
+    def __init__(self, root: Path, key: str | None) -> None:
+        super().__init__(root)
+        self.key = key
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        if key == self.key:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return super().put_bytes(key, data, content_type)
+
+
+def test_embedded_run_keeps_page_objects_only_while_a_page_failed(tmp_path: Path) -> None:
+    folder = tmp_path / "two"
+    folder.mkdir()
+    pages = render(DocSpec(), dpi=DPI).pages
+    save_pdf([*pages, *pages], folder / "two.pdf", dpi=DPI)
+    sha = hashlib.sha256((folder / "two.pdf").read_bytes()).hexdigest()
+    settings, index, _ = _embedded(tmp_path)
+    store = _NoRoomFor(settings.archive / "objects", layout.page_pdf_key(sha, 2))
+    summary = driver.run([folder], settings, index, store)
+    assert [f.status for f in summary.files] == ["failed"]  # page 2 could not be stored
+    assert sorted(store.list("pages/")) == [layout.page_result_key(sha, 1), layout.page_pdf_key(sha, 1)]
+    store.key = None  # room again: the retry reads page 2 only, finishes the file and drops its page objects
+    summary = driver.run([folder], settings, index, store)
+    assert [f.status for f in summary.files] == ["done"] and summary.pages_processed == 1
+    assert not list(store.list("pages/"))
+    assert index.get_file(sha)["status"] == "done"

@@ -10,11 +10,13 @@ import json
 import shutil
 from pathlib import Path
 
+import pikepdf
 import pytest
 
 from digitize.cli import main
 from digitize.handoff import publish, review
 from digitize.models import Field
+from digitize.pipeline.restore import stored_pdf_title
 from storage import access, layout
 from storage.index import Index
 from storage.objects import LocalObjectStore
@@ -132,3 +134,67 @@ def test_structure_fixes_remake_the_parts_and_keep_history(archive: Path) -> Non
     actions = [h["action"] for h in index.history_of(doc_id)]
     assert {"blank", "not_blank", "merge", "assign", "remake"} <= set(actions)
     assert {a["action"] for a in access.audit_entries(index, who="clerk1")} >= {"blank", "merge", "assign"}
+
+
+@pytest.mark.slow
+def test_split_without_page_objects_gives_what_the_stored_pages_give(archive: Path, tmp_path: Path) -> None:
+    """A distributed-style archive (no pages/ objects: ``digitize run`` drops them) splits as one made with
+    ``--keep-pages``: the split-off part's metadata is extracted from its pages read again from the original,
+    its PDF is taken out of the document's PDF."""
+    kept = tmp_path / "kept"
+    assert main(["--archive", str(kept), "run", "--no-progress", "--jobs", "2", "--keep-pages",
+                 str(make_batch(tmp_path / "in"))]) == 0
+    clerk = review.Actor("clerk1", "clerk", "127.0.0.1", via="station")
+    parts = {}
+    for where in (archive, kept):
+        index = Index.from_url(f"sqlite:///{where / 'index.sqlite'}")
+        store = LocalObjectStore(where / "objects")
+        assert bool(list(store.list("pages/"))) == (where == kept)
+        doc_id = decision(index)
+        other = next(d for d in index.list_documents() if d.doc_id != doc_id)
+        merged = review.merge_previous(index, store, other.doc_id, clerk)
+        a, b = review.split(index, store, merged.doc_id, other.pages[0], clerk)
+        assert b.pages == other.pages and b.pdf_key and review.manual.PDF_REBUILD not in b.reasons
+        assert review.manual.METADATA_MISSING not in b.reasons
+        with pikepdf.open(store.local_path(b.pdf_key)) as pdf:
+            assert len(pdf.pages) == len(b.pages)
+        assert hashlib.sha256(store.get_bytes(b.pdf_key)).hexdigest() == b.pdf_sha256
+        parts[where] = (a.pages, b.metadata, b.reasons, b.text)
+        index.close()
+    assert parts[archive] == parts[kept]
+    assert parts[archive][1].doc_type.value == "Công văn"
+
+
+def test_approve_remakes_the_pdf_title_from_the_documents_own_pdf(archive: Path) -> None:
+    """No page objects are kept: a fixed number changes the PDF's title, re-made from the document's PDF."""
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    assert not list(store.list("pages/"))
+    doc_id = decision(index)
+    before = index.get_document(doc_id)
+    assert stored_pdf_title(store.get_bytes(before.pdf_key or "")) == "Quyết định 123/QĐ-UBND"
+    review.fix(index, doc_id, "number", "124/QĐ-UBND", review.Actor("clerk1"))
+    doc = review.approve(index, store, doc_id, review.Actor("clerk1"))
+    pdf = store.get_bytes(doc.pdf_key or "")
+    assert stored_pdf_title(pdf) == "Quyết định 124/QĐ-UBND" and doc.pdf_sha256 != before.pdf_sha256
+    assert hashlib.sha256(pdf).hexdigest() == doc.pdf_sha256 == index.get_document(doc_id).pdf_sha256
+    with pikepdf.open(store.local_path(doc.pdf_key or "")) as out:
+        assert len(out.pages) == len(doc.pages) == 2
+    again = review.approve(index, store, doc_id, review.Actor("clerk1"))  # same title: the PDF is left as it is
+    assert again.pdf_sha256 == doc.pdf_sha256
+
+
+def test_split_without_page_objects_nor_original_keeps_the_pdfs_and_says_what_is_missing(archive: Path) -> None:
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    store.delete_many(list(store.list("originals/")))
+    doc_id = decision(index)
+    pages = index.get_document(doc_id).pages
+    a, b = review.split(index, store, doc_id, pages[1], review.Actor("clerk1"))
+    assert (a.pages, b.pages) == ((pages[0],), (pages[1],))
+    for part in (a, b):  # both PDFs are taken out of the decision's PDF
+        assert review.manual.PDF_REBUILD not in part.reasons and part.pdf_key
+        with pikepdf.open(store.local_path(part.pdf_key)) as pdf:
+            assert len(pdf.pages) == 1
+    assert review.manual.METADATA_MISSING in b.reasons  # its page results cannot be read again
+    assert index.get_document(b.doc_id).reasons == b.reasons

@@ -99,13 +99,14 @@ class _FileState:
 
 
 def run(paths: list[Path], settings: Settings, index: Index, store: ObjectStore,
-        progress: Progress | None = None) -> RunSummary:
-    """Process every file under ``paths``; return a summary (never raises for a bad input file)."""
-    return run_candidates(list(discover(paths)), settings, index, store, progress)
+        progress: Progress | None = None, *, keep_pages: bool = False) -> RunSummary:
+    """Process every file under ``paths``; return a summary (never raises for a bad input file).
+    ``keep_pages``: keep the page intermediates of done files too (for developers: ``scripts/refinish.py``)."""
+    return run_candidates(list(discover(paths)), settings, index, store, progress, keep_pages=keep_pages)
 
 
 def run_candidates(candidates: list[Candidate], settings: Settings, index: Index, store: ObjectStore,
-                   progress: Progress | None = None) -> RunSummary:
+                   progress: Progress | None = None, *, keep_pages: bool = False) -> RunSummary:
     """Process these files (each with the ``source`` name it is recorded under); as :func:`run`."""
     progress = progress or Progress()
     started = time.monotonic()
@@ -119,7 +120,7 @@ def run_candidates(candidates: list[Candidate], settings: Settings, index: Index
             state = _open_file(cand, settings, index, store, summary, progress, seen, claims)
             if state is not None:
                 states.append(state)
-        _run_pages(states, settings, index, store, summary, progress, claims)
+        _run_pages(states, settings, index, store, summary, progress, claims, keep_pages)
     finally:
         claims.release_all()
     summary.seconds = time.monotonic() - started
@@ -223,12 +224,12 @@ def _tasks(states: list[_FileState], settings: Settings) -> Iterator[tuple[_File
 
 
 def _run_pages(states: list[_FileState], settings: Settings, index: Index, store: ObjectStore,
-               summary: RunSummary, progress: Progress, claims: FileClaims) -> None:
+               summary: RunSummary, progress: Progress, claims: FileClaims, keep_pages: bool) -> None:
     """The bookkeeping of the run's pages: each outcome saved as it comes, a file finished after its last."""
     ocr = OcrOptions.from_settings(settings)
     for st in states:
         if not st.pending:
-            _finish(st, index, store, progress, ocr, claims)
+            _finish(st, index, store, progress, ocr, claims, keep_pages)
     items = _tasks(states, settings)
     for (st, _task), outcome in run_isolated(items, lambda item: item[1], jobs=settings.jobs,
                                                heavy=lambda item: item[0].is_heavy(item[1].page)):
@@ -244,7 +245,7 @@ def _run_pages(states: list[_FileState], settings: Settings, index: Index, store
         summary.pages_processed += 1
         progress.page_done()
         if not st.pending:
-            _finish(st, index, store, progress, ocr, claims)
+            _finish(st, index, store, progress, ocr, claims, keep_pages)
 
 
 def _why(e: Exception) -> str:
@@ -256,13 +257,13 @@ def _why(e: Exception) -> str:
 
 
 def _finish(st: _FileState, index: Index, store: ObjectStore, progress: Progress, ocr: OcrOptions,
-            claims: FileClaims) -> None:
+            claims: FileClaims, keep_pages: bool) -> None:
     rep = st.report
     with job_context(st.src.sha256[:12]):
         try:
-            # the page objects stay: the review station's structure fixes rebuild documents from them
+            # a done file's page objects go (kept while a page failed, or asked for with keep_pages)
             outcome = finish_file(st.src, [st.results[p] for p in sorted(st.results)], index, store, ocr,
-                                  keep_pages=True)
+                                  keep_pages=keep_pages)
         except (DigitizeError, OSError) as e:
             rep.status, rep.error, rep.reason = "failed", _why(e), getattr(e, "reason", "storage")
             log.error("%s: %s", st.src.source, rep.error, extra={"reported": True})

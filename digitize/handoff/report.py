@@ -25,15 +25,12 @@ import datetime as dt
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from digitize.errors import DigitizeError
-from storage import access
-from storage.index import Index, documents, files, history, pages
+from storage.index import Index
+from storage.report_rows import period_rows
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 GROUPINGS = ("issuer", "type", "dossier", "batch", "clerk")
@@ -139,29 +136,9 @@ def build(index: Index, period: Period, by: str | None = None) -> Report:
     if by is not None and by not in GROUPINGS:
         raise ReportError(f"cannot group by {by!r}: use one of {', '.join(GROUPINGS)}")
     start, end = period.bounds()
-    cond = []
-    if start is not None:
-        cond.append(files.c.created_at >= start)
-    if end is not None:
-        cond.append(files.c.created_at < end)
-    with index.engine.connect() as conn:
-        file_rows = list(conn.execute(sa.select(files.c.sha256, files.c.source, files.c.page_count, files.c.status)
-                                      .where(*cond)))
-        shas = [f.sha256 for f in file_rows]
-        docs = _in_chunks(conn, sa.select(documents.c.doc_id, documents.c.sha256, documents.c.pages,
-                                          documents.c.dossier_id, documents.c.doc_type, documents.c.issuer,
-                                          documents.c.needs_review).where(documents.c.kind == "result"),
-                          documents.c.sha256, shas)
-        doc_ids = [d.doc_id for d in docs]
-        reviews = _in_chunks(conn, sa.select(history.c.doc_id, history.c.who).where(history.c.action == "review")
-                             .order_by(history.c.id), history.c.doc_id, doc_ids)
-        signed = {r.doc_id for r in _in_chunks(conn, sa.select(access.signatures.c.doc_id),
-                                               access.signatures.c.doc_id, doc_ids)}
-        published = {r.doc_id for r in _in_chunks(conn, sa.select(access.publications.c.doc_id)
-                                                  .where(access.publications.c.status == "published"),
-                                                  access.publications.c.doc_id, doc_ids)}
-        page_rows = _in_chunks(conn, sa.select(pages.c.sha256, pages.c.page, pages.c.status, pages.c.issues),
-                               pages.c.sha256, shas)
+    rows = period_rows(index, start, end)
+    file_rows, docs, reviews, signed, published = rows.files, rows.documents, rows.reviews, rows.signed, rows.published
+    page_rows = rows.pages
     last_reviewer: dict[str, str] = {}
     for r in reviews:  # in order: the last one wins
         last_reviewer[r.doc_id] = r.who
@@ -235,12 +212,3 @@ def _count_reviewers(reviews: list[Any], total: Row, groups: dict[str, Row], key
         total.reviewers[r.who] += 1
         if by:
             groups[key_of(docs[r.doc_id])].reviewers[r.who] += 1
-
-
-def _in_chunks(conn: sa.Connection, query: sa.Select[Any], column: Any, values: Iterable[str],
-               size: int = 900) -> list[Any]:
-    values = list(values)
-    out: list[Any] = []
-    for i in range(0, len(values), size):
-        out.extend(conn.execute(query.where(column.in_(values[i:i + size]))))
-    return out

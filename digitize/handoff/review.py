@@ -4,9 +4,11 @@ Shared by ``digitize fix`` / ``digitize approve`` and the web review station (``
 A fix is validated (the same rules as extraction: number symbol against type, date not in the future
 nor before the dossier was received) with a message in Vietnamese, and kept in the document's history
 (action ``review``, ``{"changes": {field: [old, new]}}``, the same shape as the API's ``PUT``). Approving
-clears ``needs_review``, then re-makes ``metadata.json`` (and the PDF when the pages are stored), the
-index row and the dossier manifest, so ``publish`` sends the corrected package as a new version.
-Structure fixes from the station (split, merge, mark a page blank) re-make the parts they touch.
+clears ``needs_review``, then re-makes ``metadata.json`` (and the PDF when the page intermediates are
+kept or its title, type and number, changed), the index row and the dossier manifest, so ``publish``
+sends the corrected package as a new version. Structure fixes from the station (split, merge, mark a
+page blank) re-make the parts they touch from what an archive keeps (:mod:`digitize.pipeline.restore`:
+the documents' own PDFs, the page read again from the original where no document holds it).
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from digitize.document.validate import (
     number_rule_issues,
     parse_number,
 )
-from digitize.errors import DigitizeError, NotFoundError
+from digitize.errors import DigitizeError
 from digitize.handoff import manual
-from digitize.models import Document, Field, PageResult, from_dict
+from digitize.models import Document, Field, InputKind
+from digitize.pipeline.file import pdf_title
+from digitize.pipeline.page import PageTask
+from digitize.pipeline.restore import PageSource, stored_pdf_title
 from digitize.text.doctypes import by_name
 from storage import access, layout
-from storage.index import Index, pages
+from storage.index import Index
 from storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -187,7 +192,11 @@ def approve(index: Index, store: ObjectStore, doc_id: str, actor: Actor, *, toda
         if getattr(md, name).value is not None and name in ("number", "issued_date"):
             check_value(doc, name, getattr(md, name).value, today=today)
     cleared = dataclasses.replace(md, **{n: dataclasses.replace(getattr(md, n), reason=None) for n in FIELDS})
-    new = remake(dataclasses.replace(doc, metadata=cleared, needs_review=False, reasons=()), store)
+    new = dataclasses.replace(doc, metadata=cleared, needs_review=False, reasons=())
+    source = None
+    if _pages_kept(store, doc) or (doc.pdf_key and pdf_title(new) != stored_pdf_title(store.get_bytes(doc.pdf_key))):
+        source = PageSource(store, index, doc.sha256, [doc], DEFAULT_TASK)  # its title follows the fixed fields
+    new = remake(new, store, source)
     detail = {"approved": True, "changes": {"needs_review": [doc.needs_review, False],
                                             "reasons": [list(doc.reasons), []]}}
     if new.pdf_sha256 != doc.pdf_sha256:
@@ -207,17 +216,29 @@ def write_manifests(index: Index, store: ObjectStore, codes: set[str | None]) ->
         write_dossier_manifest(code, index, store)
 
 
-def _page_pdfs_stored(store: ObjectStore, doc: Document) -> bool:
+DEFAULT_TASK = PageTask(path="", kind=InputKind.PDF, page=0)  # the page stage's default settings
+
+
+def page_task(settings: Any) -> PageTask:
+    """The page stage's settings for a page read again during a fix (read at the edge)."""
+    return PageTask.for_page(settings, path="", kind=InputKind.PDF, page=0)
+
+
+def _pages_kept(store: ObjectStore, doc: Document) -> bool:
     return bool(doc.pages) and all(store.exists(layout.page_pdf_key(doc.sha256, p)) for p in doc.pages)
 
 
-def remake(doc: Document, store: ObjectStore) -> Document:
-    """Store the document's objects again: PDF, text and metadata.json when its page PDFs are kept, else
-    metadata.json only (a PDF that must be rebuilt and cannot be gives ReviewError)."""
+def _source(index: Index, store: ObjectStore, docs: list[Document], task: PageTask | None) -> PageSource:
+    return PageSource(store, index, docs[0].sha256, docs, task or DEFAULT_TASK)
+
+
+def remake(doc: Document, store: ObjectStore, source: PageSource | None = None) -> Document:
+    """Store the document's objects again: PDF, text and metadata.json when ``source`` gives every page's
+    PDF, else metadata.json only (a PDF that must be rebuilt and cannot be gives ReviewError)."""
     from digitize.pipeline.file import document_metadata, store_document
 
-    if _page_pdfs_stored(store, doc):
-        return store_document(doc, store)
+    if source is not None and _all_pages(source, doc):
+        return store_document(doc, store, source)
     if not doc.pdf_key:
         raise ReviewError("Không dựng lại được tệp PDF: các trang đã quét không còn trong kho lưu trữ")
     store.put_bytes(layout.document_key(doc.doc_id, "metadata.json"),
@@ -226,24 +247,22 @@ def remake(doc: Document, store: ObjectStore) -> Document:
     return doc
 
 
-def _page_results(store: ObjectStore, doc: Document) -> list[PageResult] | None:
-    out = []
-    for p in doc.pages:
-        try:
-            out.append(from_dict(PageResult, json.loads(store.get_bytes(layout.page_result_key(doc.sha256, p)))))
-        except NotFoundError:
-            return None
-    return out
+def _all_pages(source: PageSource, doc: Document) -> bool:
+    return bool(doc.pages) and all(source.find(p) is not None for p in doc.pages)
 
 
-def rebuild(index: Index, store: ObjectStore, doc: Document, actor: Actor) -> Document:
-    """After a structure change: extract the metadata of a part that lost it (from the stored page
-    results), re-make its PDF and objects, and record it."""
+def rebuild(index: Index, store: ObjectStore, doc: Document, actor: Actor, source: PageSource) -> Document:
+    """After a structure change: extract the metadata of a part that lost it (from its page results:
+    stored, or read again from the original), re-make its PDF and objects, and record it."""
     from digitize.document.extract import extract_metadata
 
     reasons = [r for r in doc.reasons if r not in (manual.PDF_REBUILD, manual.METADATA_MISSING)]
     md = doc.metadata
-    if manual.METADATA_MISSING in doc.reasons and (results := _page_results(store, doc)) is not None:
+    results = None
+    if manual.METADATA_MISSING in doc.reasons:
+        found = [source.result(p) for p in doc.pages]
+        results = None if None in found else [r for r in found if r is not None]
+    if results is not None:
         md, md_reasons = extract_metadata(results, dossier_id=doc.dossier_id)
         reasons.extend(md_reasons)
         if not doc.text:
@@ -253,34 +272,39 @@ def rebuild(index: Index, store: ObjectStore, doc: Document, actor: Actor) -> Do
     if not doc.dossier_id:
         reasons = [*reasons, *(r for r in doc.reasons if r.startswith("no dossier code found"))]
     doc = dataclasses.replace(doc, metadata=md, reasons=tuple(dict.fromkeys(reasons)), needs_review=True)
-    if not _page_pdfs_stored(store, doc):
+    if not _all_pages(source, doc):
         return doc  # stays marked "pdf needs rebuild"
-    new = remake(doc, store)
+    new = remake(doc, store, source)
     index.update_document(new, who=actor.name, action="remake", detail={"pdf_sha256": new.pdf_sha256})
     return new
 
 
-def split(index: Index, store: ObjectStore, doc_id: str, at_page: int, actor: Actor) -> tuple[Document, Document]:
-    """``manual.split``, then both parts re-made; both wait for a clerk's approval."""
+def split(index: Index, store: ObjectStore, doc_id: str, at_page: int, actor: Actor, *,
+          task: PageTask | None = None) -> tuple[Document, Document]:
+    """``manual.split``, then both parts re-made (``task``: the page stage's settings for a page read
+    again from the original); both wait for a clerk's approval."""
+    source = _source(index, store, [index.get_document(doc_id)], task)
     a, b = manual.split(index, doc_id, at_page, who=actor.name)
-    a, b = rebuild(index, store, a, actor), rebuild(index, store, b, actor)
+    a, b = rebuild(index, store, a, actor, source), rebuild(index, store, b, actor, source)
     write_manifests(index, store, {a.dossier_id})
     _record(index, actor, "split", doc_id, {"at_page": at_page, "parts": [a.doc_id, b.doc_id]})
     return a, b
 
 
-def merge_previous(index: Index, store: ObjectStore, doc_id: str, actor: Actor) -> Document:
+def merge_previous(index: Index, store: ObjectStore, doc_id: str, actor: Actor, *,
+                   task: PageTask | None = None) -> Document:
     """Merge the document with the one before it in the same scanned file (``manual.merge``), re-made."""
     doc = index.get_document(doc_id)
     before = [d for d in index.list_documents(sha256=doc.sha256, kind=doc.kind) if d.pages and doc.pages
               and d.pages[0] < doc.pages[0]]
     if not before:
         raise ReviewError("Không có văn bản nào đứng trước văn bản này trong cùng tệp quét")
+    source = _source(index, store, [before[-1], doc], task)
     try:
         merged = manual.merge(index, [before[-1].doc_id, doc_id], who=actor.name)
     except manual.ManualFixError as e:
         raise ReviewError(f"Không gộp được: {e.message}") from e
-    merged = rebuild(index, store, merged, actor)
+    merged = rebuild(index, store, merged, actor, source)
     write_manifests(index, store, {merged.dossier_id})
     _record(index, actor, "merge", merged.doc_id, {"documents": [before[-1].doc_id, doc_id]})
     return merged
@@ -301,9 +325,11 @@ def assign(index: Index, store: ObjectStore, doc_id: str, code: str, actor: Acto
     return doc
 
 
-def set_blank(index: Index, store: ObjectStore, doc_id: str, page: int, blank: bool, actor: Actor) -> Document:
+def set_blank(index: Index, store: ObjectStore, doc_id: str, page: int, blank: bool, actor: Actor, *,
+              task: PageTask | None = None) -> Document:
     """Mark a page of the document blank (it leaves the document) or a blank page of the same file not
-    blank (it joins the document); recorded in history and the page's kind."""
+    blank (it joins the document: a page no document holds is read again from the original); recorded
+    in history and the page's kind."""
     doc = index.get_document(doc_id)
     texts = doc.text.split("\f") if len(doc.text.split("\f")) == len(doc.pages) else None
     per_page = dict(zip(doc.pages, texts, strict=True)) if texts else {}
@@ -319,15 +345,14 @@ def set_blank(index: Index, store: ObjectStore, doc_id: str, page: int, blank: b
             raise ReviewError(f"Trang {page} của tệp quét không phải trang trắng")
         new_pages = tuple(sorted((*doc.pages, page)))
     text = "\f".join(per_page.get(p, "") for p in new_pages) if texts else doc.text
+    source = _source(index, store, [doc], task)  # its PDF read before the fix re-makes it
     new = dataclasses.replace(doc, pages=new_pages, text=text, needs_review=True,
                               reasons=tuple(dict.fromkeys((*doc.reasons, manual.PDF_REBUILD))),
                               pdf_key=None, pdf_sha256=None, text_key=None)
     index.update_document(new, who=actor.name, action="blank" if blank else "not_blank",
                           detail={"page": page, "pages": [list(doc.pages), list(new_pages)]})
-    with index.engine.begin() as conn:
-        conn.execute(pages.update().where(pages.c.sha256 == doc.sha256, pages.c.page == page)
-                     .values(kind="blank" if blank else "document"))
-    new = rebuild(index, store, new, actor)
+    index.set_page_kinds(doc.sha256, {page: "blank" if blank else "document"})
+    new = rebuild(index, store, new, actor, source)
     write_manifests(index, store, {new.dossier_id})
     _record(index, actor, "blank" if blank else "not_blank", doc_id, {"page": page})
     return new

@@ -7,8 +7,9 @@
 - :func:`finish_file` — once every page is done: segment, extract, assemble and store each document,
   index it, delete the documents a new segmentation dropped, write the file record, and drop the
   page intermediates (kept while a page failed, for the retry; kept always with ``keep_pages``, which
-  the embedded driver asks for: the review station's split, merge and blank-page fixes rebuild a
-  document from them); idempotent (running it twice gives the same objects and rows, never duplicates).
+  ``digitize run --keep-pages`` asks for: ``scripts/refinish.py`` reads them; the review station's fixes
+  do without them, see :mod:`digitize.pipeline.restore`); idempotent (running it twice gives the same
+  objects and rows, never duplicates).
 
 The file record (``files/<sha>/file.json``) is what ``digitize reindex`` reads back.
 """
@@ -163,9 +164,7 @@ def store_document(doc: Document, store: ObjectStore, pdfs: PagePdfs | None = No
     pdf_key = pdf_sha = None
     if page_pdfs:
         pdf_key = layout.document_key(doc.doc_id, "document.pdf")
-        values = doc.metadata.values()
-        title = " ".join(str(values[k]) for k in ("doc_type", "number") if values.get(k)) or None
-        pdf_sha = store.put_bytes(pdf_key, merge_pages(page_pdfs, title=title), "application/pdf")
+        pdf_sha = store.put_bytes(pdf_key, merge_pages(page_pdfs, title=pdf_title(doc)), "application/pdf")
     text_key = layout.document_key(doc.doc_id, "document.txt")
     store.put_bytes(text_key, doc.text.encode("utf-8"), "text/plain; charset=utf-8")
     doc = dataclasses.replace(doc, pdf_key=pdf_key, pdf_sha256=pdf_sha, text_key=text_key)
@@ -173,6 +172,12 @@ def store_document(doc: Document, store: ObjectStore, pdfs: PagePdfs | None = No
                     json.dumps(document_metadata(doc), ensure_ascii=False, indent=1).encode("utf-8"),
                     "application/json")
     return doc
+
+
+def pdf_title(doc: Document) -> str | None:
+    """The title written in the document's PDF: its type and number."""
+    values = doc.metadata.values()
+    return " ".join(str(values[k]) for k in ("doc_type", "number") if values.get(k)) or None
 
 
 def document_metadata(doc: Document) -> dict:

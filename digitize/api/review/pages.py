@@ -1,5 +1,6 @@
 """What the station shows of a document's pages: the stored page images (taken out of the stored PDF,
-never re-OCR'd) and the boxes of the words a field was read from (from the stored page results)."""
+never re-OCR'd) and the boxes of the words a field was read from (from the stored page results, or, once
+the page intermediates are dropped, from the text layer of the document's own PDF)."""
 
 from __future__ import annotations
 
@@ -74,14 +75,61 @@ def _image(store: ObjectStore, key: str, index: int) -> tuple[bytes, str]:
 
 
 def page_results(store: ObjectStore, doc: Document) -> dict[int, PageResult]:
-    """The stored results (words and boxes) of the document's pages that still have them."""
+    """The words and boxes of the document's pages: the stored page results where they are kept, else
+    the words of the document PDF's text layer (boxes in PDF points)."""
     out: dict[int, PageResult] = {}
     for p in doc.pages:
         try:
             out[p] = from_dict(PageResult, json.loads(store.get_bytes(layout.page_result_key(doc.sha256, p))))
         except NotFoundError:
             continue
+    missing = [p for p in doc.pages if p not in out]
+    if missing and doc.pdf_key:
+        try:
+            pdf = store.get_bytes(doc.pdf_key)
+        except NotFoundError:
+            return out
+        for p in missing:
+            out[p] = text_layer_words(pdf, doc.pages.index(p), p)
     return out
+
+
+def text_layer_words(pdf: bytes, index: int, page: int) -> PageResult:
+    """The words of page ``index`` (0-based) of a PDF's text layer, boxes in points from the top left."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        pg = doc[index]
+        width, height = pg.get_size()
+        tp = pg.get_textpage()
+        try:
+            words: list[Word] = []
+            chars: list[tuple[str, tuple[float, float, float, float]]] = []
+            for i in range(tp.count_chars()):
+                ch = tp.get_text_range(i, 1)
+                if ch.strip():
+                    chars.append((ch, tp.get_charbox(i)))
+                    continue
+                words.extend(_word(chars, height))
+                chars = []
+            words.extend(_word(chars, height))
+        finally:
+            tp.close()
+    finally:
+        doc.close()
+    return PageResult(page=page, width=round(width), height=round(height), words=tuple(words))
+
+
+def _word(chars: list[tuple[str, tuple[float, float, float, float]]], page_height: float) -> list[Word]:
+    if not chars:
+        return []
+    left = min(b[0] for _, b in chars)
+    bottom = min(b[1] for _, b in chars)
+    right = max(b[2] for _, b in chars)
+    top = max(b[3] for _, b in chars)
+    return [Word("".join(c for c, _ in chars), round(left), round(page_height - top), max(1, round(right - left)),
+                 max(1, round(top - bottom)), 100.0)]
 
 
 def _tokens(text: str) -> list[str]:

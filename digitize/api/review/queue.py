@@ -6,15 +6,12 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from digitize.api.review.texts import group_of
 from digitize.models import Document
 from digitize.text.vntext import fold
-from storage.index import Index, documents, row_to_document
+from storage.index import Index
 
 ORDERS = {"oldest": "Cũ nhất trước", "dossier": "Theo hồ sơ", "batch": "Theo lô quét (tệp, trang)"}
-_COLUMNS = [c for c in documents.c if c.name != "text" and not c.name.endswith(("_folded", "_lower"))]
 
 
 @dataclass(frozen=True)
@@ -56,13 +53,7 @@ class Filters:
 
 def pending(index: Index, order: str = "oldest") -> list[Document]:
     """Every result document that needs review (text left out), in the queue's order."""
-    c = documents.c
-    keys = {"oldest": (c.created_at, c.source, c.first_page), "dossier": (c.dossier_id, c.source, c.first_page),
-            "batch": (c.source, c.first_page)}[order]
-    q = (sa.select(*_COLUMNS, sa.literal("").label("text"))
-         .where(c.needs_review.is_(True), c.kind == "result").order_by(*keys, c.doc_id))
-    with index.engine.connect() as conn:
-        return [row_to_document(r) for r in conn.execute(q)]
+    return index.pending_review(order)
 
 
 def counts(docs: list[Document]) -> dict[str, Counter[str]]:

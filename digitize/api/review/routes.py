@@ -261,18 +261,19 @@ def structure(doc_id: str, request: Request, csrf: str = Form(""), action: str =
     doc = _document(c, doc_id)
     actor = _actor(request, s)
     target = doc.doc_id
+    task = review.page_task(c.settings)  # a page read again from the original: the server's OCR settings
     try:
         if action == "assign":
             review.assign(c.index, c.store, doc.doc_id, code, actor)
             s.flash = "Đã gán mã hồ sơ."
         elif action == "split":
-            _a, b = review.split(c.index, c.store, doc.doc_id, page_no, actor)
+            _a, b = review.split(c.index, c.store, doc.doc_id, page_no, actor, task=task)
             s.flash = f"Đã tách văn bản: phần sau (từ trang {page_no}) là văn bản {b.doc_id}."
         elif action == "merge":
-            target = review.merge_previous(c.index, c.store, doc.doc_id, actor).doc_id
+            target = review.merge_previous(c.index, c.store, doc.doc_id, actor, task=task).doc_id
             s.flash = "Đã gộp với văn bản trước."
         elif action in ("blank", "not_blank"):
-            review.set_blank(c.index, c.store, doc.doc_id, page_no, action == "blank", actor)
+            review.set_blank(c.index, c.store, doc.doc_id, page_no, action == "blank", actor, task=task)
             s.flash = f"Đã đánh dấu trang {page_no} là {'trang trắng' if action == 'blank' else 'không trắng'}."
         else:
             raise StationError(400, "Thao tác không hợp lệ.")

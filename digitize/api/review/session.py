@@ -14,10 +14,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from fastapi import Request
 
-from storage.access import ApiKey, api_keys
+from storage import access
+from storage.access import ApiKey
 
 COOKIE = "digitize_review"
 LOGIN_COOKIE = "digitize_review_login"  # double-submit token of the sign-in form
@@ -95,11 +95,7 @@ def _expired(s: Session, now: float) -> bool:
 
 
 def _key_active(request: Request, key: ApiKey) -> bool:
-    engine = request.app.state.ctx.keys
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(api_keys.c.key_id).where(api_keys.c.key_id == key.key_id,
-                                                              api_keys.c.revoked_at.is_(None))).first()
-    return row is not None
+    return access.key_active(request.app.state.ctx.keys, key.key_id)
 
 
 def current(request: Request) -> Session:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -55,18 +56,34 @@ def _score(words: Sequence[Word]) -> float:
     return sum(confs) / len(confs) if confs else -1.0
 
 
+def _crop(image: np.ndarray, box: Box, scale: float) -> tuple[np.ndarray, int, int] | None:
+    """The pixels of ``box`` (page-result pixels, ``scale`` to the image's) and their left and top in the
+    image; None when the box leaves too little of the image to read."""
+    left, top, right, bottom = (round(v * scale) for v in box)
+    h, w = image.shape[:2]
+    left, top, right, bottom = max(0, left), max(0, top), min(w, right), min(h, bottom)
+    if right - left < 8 or bottom - top < 8:
+        return None
+    return image[top:bottom, left:right], left, top
+
+
+def _placed(wd: Word, dx: int, dy: int, scale: float) -> Word:
+    """A word read on a crop, in page-result coordinates (the crop's offset ``dx``, ``dy`` in image pixels)."""
+    inv = 1.0 / scale
+    return replace(wd, left=round((wd.left + dx) * inv), top=round((wd.top + dy) * inv),
+                   width=round(wd.width * inv), height=round(wd.height * inv))
+
+
 def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float = 300, lang: str = "vie",
                  timeout: float = 60.0, backend: str = "library") -> tuple[Word, ...]:
     """OCR ``box`` (in page-result pixels; ``scale`` maps them to ``image`` pixels) as one text block and
     return its words in page-result coordinates."""
     from digitize.page.tesseract.ocr import parse_tsv, run_tesseract
 
-    left, top, right, bottom = (round(v * scale) for v in box)
-    h, w = image.shape[:2]
-    left, top, right, bottom = max(0, left), max(0, top), min(w, right), min(h, bottom)
-    if right - left < 8 or bottom - top < 8:
+    found = _crop(image, box, scale)
+    if found is None:
         return ()
-    crop = image[top:bottom, left:right]
+    crop, left, top = found
     best: tuple[Word, ...] = ()
     for cut in INK_CUTS:  # read with each ink cut; keep the reading Tesseract is surest of
         ink = black_ink(crop, cut)
@@ -79,11 +96,7 @@ def region_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float 
         words, _text = parse_tsv(tsv)
         if _score(words) > _score(best):
             best = words
-    words = best
-    inv = 1.0 / scale
-    return tuple(Word(text=wd.text, left=round((wd.left + left) * inv), top=round((wd.top + top) * inv),
-                      width=round(wd.width * inv), height=round(wd.height * inv), conf=wd.conf, block=wd.block,
-                      par=wd.par, line=wd.line) for wd in words)
+    return tuple(_placed(wd, left, top, scale) for wd in best)
 
 
 def line_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float = 300, lang: str = "vie",
@@ -93,13 +106,10 @@ def line_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float = 
     from digitize.page.linereader import detect_lines
     from digitize.page.tesseract.ocr import parse_tsv, run_tesseract
 
-    left, top, right, bottom = (round(v * scale) for v in box)
-    h, w = image.shape[:2]
-    left, top, right, bottom = max(0, left), max(0, top), min(w, right), min(h, bottom)
-    if right - left < 8 or bottom - top < 8:
+    found = _crop(image, box, scale)
+    if found is None:
         return ()
-    crop = image[top:bottom, left:right]
-    inv = 1.0 / scale
+    crop, left, top = found
     out: list[Word] = []
     for n, (x0, y0, x1, y1) in enumerate(detect_lines(crop)):
         pad = max(2, (y1 - y0) // 5)
@@ -112,9 +122,7 @@ def line_words(image: np.ndarray, box: Box, *, scale: float = 1.0, dpi: float = 
         except OcrError as e:
             raise OcrError(f"{e.message} (on a line of a page region)") from e
         words, _text = parse_tsv(tsv)
-        out += [Word(text=wd.text, left=round((wd.left + lft + left) * inv), top=round((wd.top + t + top) * inv),
-                     width=round(wd.width * inv), height=round(wd.height * inv), conf=wd.conf, block=1, par=1,
-                     line=n + 1) for wd in words]
+        out += [replace(_placed(wd, lft + left, t + top, scale), block=1, par=1, line=n + 1) for wd in words]
     return tuple(out)
 
 

@@ -164,21 +164,22 @@ def cmd_assign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_split(args: argparse.Namespace, settings: Settings) -> int:
-    """Split a document in two before a page."""
-    from digitize.handoff import manual
+    """Split a document in two before a page; both parts are re-made (PDF, text, metadata)."""
+    from digitize.handoff import review
 
-    index, _store = _open_backends(settings)
-    a, b = manual.split(index, args.doc_id, args.at_page, who=args.who)
+    index, store = _open_backends(settings)
+    a, b = review.split(index, store, args.doc_id, args.at_page, review.Actor(args.who),
+                        task=review.page_task(settings))
     print(f"{a.doc_id} pages {list(a.pages)}; {b.doc_id} pages {list(b.pages)}")
     return 0
 
 
 def cmd_merge(args: argparse.Namespace, settings: Settings) -> int:
-    """Merge documents of the same file into one."""
-    from digitize.handoff import manual
+    """Merge documents of the same file into one, re-made (PDF, text, metadata)."""
+    from digitize.handoff import review
 
-    index, _store = _open_backends(settings)
-    doc = manual.merge(index, args.doc_ids, who=args.who)
+    index, store = _open_backends(settings)
+    doc = review.merge(index, store, args.doc_ids, review.Actor(args.who), task=review.page_task(settings))
     print(f"{doc.doc_id} pages {list(doc.pages)}")
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -198,3 +199,26 @@ def test_split_without_page_objects_nor_original_keeps_the_pdfs_and_says_what_is
             assert len(pdf.pages) == 1
     assert review.manual.METADATA_MISSING in b.reasons  # its page results cannot be read again
     assert index.get_document(b.doc_id).reasons == b.reasons
+
+
+def test_split_and_merge_on_the_command_line_remake_the_documents(archive: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``digitize split`` / ``digitize merge`` re-make what they change, as the review station does: each part
+    gets its PDF (of its own pages) and text; none is left "pdf needs rebuild"."""
+    index = Index.from_url(f"sqlite:///{archive / 'index.sqlite'}")
+    store = LocalObjectStore(archive / "objects")
+    doc_id = decision(index)
+    pages = index.get_document(doc_id).pages
+    assert main(["--archive", str(archive), "split", doc_id, str(pages[1]), "--who", "clerk1"]) == 0
+    parts = [d for d in index.list_documents() if set(d.pages) <= set(pages)]
+    assert sorted(p for d in parts for p in d.pages) == sorted(pages) and len(parts) == 2
+    for d in parts:
+        assert d.pdf_key and "pdf needs rebuild" not in d.reasons
+        with pikepdf.open(io.BytesIO(store.get_bytes(d.pdf_key))) as pdf:
+            assert len(pdf.pages) == len(d.pages)
+    second = next(d for d in parts if d.doc_id != doc_id)
+    assert main(["--archive", str(archive), "merge", doc_id, second.doc_id, "--who", "clerk1"]) == 0
+    merged = index.get_document(doc_id)
+    assert merged.pages == pages and merged.pdf_key and "pdf needs rebuild" not in merged.reasons
+    assert {"split", "merge", "remake"} <= {h["action"] for h in index.history_of(doc_id)}
+    capsys.readouterr()

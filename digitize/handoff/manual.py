@@ -2,7 +2,8 @@
 
 Every change goes through the index with a history entry (who, when, what). Split and merge change a
 document's pages, so its stored PDF and text objects no longer match: ``pdf_key`` / ``text_key`` are
-cleared and the reason "pdf needs rebuild" is added; rebuilding is the pipeline's job.
+cleared and the reason "pdf needs rebuild" is added. :mod:`digitize.handoff.review` (``split``, ``merge``:
+what the command line and the review station call) then re-makes the parts and clears it.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,14 +300,21 @@ def merge_previous(index: Index, store: ObjectStore, doc_id: str, actor: Actor, 
               and d.pages[0] < doc.pages[0]]
     if not before:
         raise ReviewError("Không có văn bản nào đứng trước văn bản này trong cùng tệp quét")
-    source = _source(index, store, [before[-1], doc], task)
     try:
-        merged = manual.merge(index, [before[-1].doc_id, doc_id], who=actor.name)
+        return merge(index, store, [before[-1].doc_id, doc_id], actor, task=task)
     except manual.ManualFixError as e:
         raise ReviewError(f"Không gộp được: {e.message}") from e
+
+
+def merge(index: Index, store: ObjectStore, doc_ids: Sequence[str], actor: Actor, *,
+          task: PageTask | None = None) -> Document:
+    """``manual.merge`` of documents of one scanned file, then the merged document re-made (its PDF from
+    the parts' pages); it waits for a clerk's approval."""
+    source = _source(index, store, [index.get_document(i) for i in doc_ids], task)
+    merged = manual.merge(index, doc_ids, who=actor.name)
     merged = rebuild(index, store, merged, actor, source)
     write_manifests(index, store, {merged.dossier_id})
-    _record(index, actor, "merge", merged.doc_id, {"documents": [before[-1].doc_id, doc_id]})
+    _record(index, actor, "merge", merged.doc_id, {"documents": list(doc_ids)})
     return merged
 
 

@@ -160,3 +160,25 @@ def index(index_url: str) -> Iterator[Any]:
     idx = Index.from_url(index_url)
     yield idx
     idx.close()
+
+
+# --- distributed mode: a cluster of real workers (tests/clusterenv.py), for tests/test_distributed*.py ----
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, redis_server: str, s3_server: S3Endpoint, postgres_db_url: str,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import redis
+
+    from tests.clusterenv import make_cluster
+
+    redis.Redis.from_url(redis_server).flushdb()
+    yield from make_cluster(tmp_path, redis_server, s3_server, postgres_db_url)
+
+
+
+@pytest.fixture(scope="module")
+def big_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.clusterenv import make_batch
+
+    return make_batch(tmp_path_factory.mktemp("big"), singles=4)

@@ -89,9 +89,26 @@ def page_results(store: ObjectStore, doc: Document) -> dict[int, PageResult]:
             pdf = store.get_bytes(doc.pdf_key)
         except NotFoundError:
             return out
+        count = pdf_page_count(pdf)
         for p in missing:
-            out[p] = text_layer_words(pdf, doc.pages.index(p), p)
+            i = doc.pages.index(p)
+            if i >= count:  # the document's PDF lacks the page (an archive fixed by hand): no words for it
+                log.warning("document %s: its PDF has %d pages, page %d (%d of the document) has no words",
+                            doc.doc_id, count, p, i + 1)
+                continue
+            out[p] = text_layer_words(pdf, i, p)
     return out
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """How many pages a PDF has."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return len(doc)
+    finally:
+        doc.close()
 
 
 def text_layer_words(pdf: bytes, index: int, page: int) -> PageResult:

@@ -53,7 +53,7 @@ def _image_cached(store_id: int, key: str, index: int, pdf: bytes) -> tuple[byte
     from PIL import Image
 
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        images = list(doc.pages[index].images.values())
+        images = list(doc.pages[index].get_images().values())  # nested form XObjects included
         if not images:
             raise NotFoundError(f"{key}: page {index + 1} has no image")
         biggest = max(images, key=lambda im: int(im.get("/Width", 0)) * int(im.get("/Height", 0)))

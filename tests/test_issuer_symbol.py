@@ -46,3 +46,11 @@ def test_a_party_body_named_after_a_resolution():
     name = _trim("BỘ PHẬN THƯỜNG TRỰC CHỈ ĐẠO THỰC HIỆN NGHỊ QUYẾT TW4 (KHÓA XI")
     assert name.endswith("(KHÓA XI)")  # the closing bracket OCR lost, or the trim took
     assert _org_case(name).casefold() == "bộ phận thường trực chỉ đạo thực hiện nghị quyết trung ương 4 (khóa xi)"
+
+
+def test_an_agency_abbreviated_in_the_header_is_recognised():
+    from digitize.document.issuer import _canonical_agency
+
+    assert _canonical_agency("BAN QUẢN LÝ CÁC KCN")[0] == "Ban Quản lý các khu công nghiệp"
+    found = _canonical_agency("BẠN QUAN LÝ CÁC ÁC KCN KC")  # misread as well
+    assert found is not None and found[0] == "Ban Quản lý các khu công nghiệp"

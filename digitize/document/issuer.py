@@ -135,7 +135,8 @@ def _canonical_agency(text: str) -> tuple[str, float] | None:
 
     key = re.sub(r"[^a-z0-9 ,-]", " ", fold(text))
     key = re.sub(r"^ubnd\b", "uy ban nhan dan", re.sub(r"^hdnd\b", "hoi dong nhan dan", key.strip()))
-    key = " ".join(key.replace(" - ", " ").replace("-", " ").split())
+    key = " ".join(fold(_EXPAND[t]) if t in _EXPAND and t not in ("tp", "tx", "tt") else t
+                   for t in key.replace(" - ", " ").replace("-", " ").split())  # "KCN": khu công nghiệp
     choices = {" ".join(k.replace("-", " ").split()): v for k, v in _AGENCIES_FOLDED.items()}
     hit = process.extractOne(key, list(choices), scorer=fuzz.ratio)
     if hit is None or hit[1] < 85:

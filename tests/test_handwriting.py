@@ -328,3 +328,9 @@ def test_the_whole_number_line_is_read_when_the_slot_reading_is_unsure():
     assert other is unsure  # another symbol: the recogniser read something else
     sure = slots.SlotInk(4, False, slots.Reading("2668", (0.98,) * 4), guess="2668", guess_conf=0.98)
     assert fill._whole_line(sure, img, 1.0, slot, reader("2660/KH-UBND", 0.96)) is sure
+    # a sure slot reading cut short (its last digit under the printed slash's box): the longer reading is
+    # proposed, flagged, never a number with a digit lost given as sure
+    cut = slots.SlotInk(2, False, slots.Reading("40", (0.99, 0.99)), guess="40", guess_conf=0.99)
+    longer = fill._whole_line(cut, img, 1.0, slot, reader("403/KH-UBND", 0.97))
+    assert longer.reading is not None and longer.reading.digits == "403" and longer.reading.conf < fill.SURE
+    assert fill._whole_line(cut, img, 1.0, slot, reader("403/KH-UBND", 0.9)) is cut  # not sure enough to doubt

@@ -177,11 +177,17 @@ def _whole_line(ink: slots.SlotInk, image: np.ndarray, scale: float, slot: Numbe
     if slot.printed and fold(slot.printed.split("-")[0]).upper().lstrip("/")[:2] != fold(parsed.symbol[0]).upper()[:2]:
         return ink  # the reading's symbol is not the printed one: it read something else
     current = ink.reading.conf if ink.reading is not None else 0.0
-    if got.score <= current:
-        return ink
-    conf = got.score if got.score >= slots.LINE_SURE else min(got.score, slots.LINE_UNSURE_CONF)
-    log.debug("number line read whole: %d digits (%.3f)", len(parsed.number), got.score)
     digits = parsed.number
+    # a sure slot reading stands, unless the whole line shows it cut short (its digits inside longer ones)
+    cut_short = ink.reading is not None and ink.reading.digits != digits and ink.reading.digits in digits
+    if got.score <= current and not (cut_short and got.score >= slots.LINE_SURE):
+        return ink
+    if cut_short:
+        conf = min(got.score, slots.LINE_UNSURE_CONF)  # the two readings disagree: proposed, flagged
+        return replace(ink, glyphs=len(digits), reading=slots.Reading(digits, (conf,) * len(digits)),
+                       guess=digits, guess_conf=conf, text=got.text)
+    conf = got.score if got.score >= slots.LINE_SURE else min(got.score, slots.LINE_UNSURE_CONF)
+    log.debug("number line read whole: %d digits (%.3f)", len(digits), got.score)
     return replace(ink, glyphs=len(digits), reading=slots.Reading(digits, (conf,) * len(digits)), guess=digits,
                    guess_conf=conf, text=got.text)
 
@@ -204,8 +210,7 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
                          grow_right=False)
     if ink.glyphs == 0:
         return found
-    if ink.reading is None or ink.reading.conf < SURE:
-        ink = _whole_line(ink, image, scale, slot)
+    ink = _whole_line(ink, image, scale, slot)
     typed, reading = slot.typed, ink.reading
     sym = slot.printed or ("/" + found.value.split("/", 1)[1] if found.value and "/" in found.value else "")
     row = [w for w in _row_words(page_words, found.line.words[0]) if w.left < col_right] if found.line.words else []

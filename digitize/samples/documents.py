@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,11 +72,14 @@ def _centered(draw: ImageDraw.ImageDraw, cx: int, y: int, text: str, f: ImageFon
     return y + int(f.size * 1.35)
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, f: ImageFont.FreeTypeFont, width: float) -> list[str]:
-    words, lines, cur = text.split(), [], ""
-    for w in words:
+def wrap_words(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` as ``measure`` sizes them (a word longer than
+    the width stands alone on its line)."""
+    lines: list[str] = []
+    cur = ""
+    for w in text.split():
         trial = f"{cur} {w}".strip()
-        if draw.textlength(trial, font=f) > width and cur:
+        if measure(trial) > width and cur:
             lines.append(cur)
             cur = w
         else:
@@ -83,6 +87,10 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, f: ImageFont.FreeTypeFont, width
     if cur:
         lines.append(cur)
     return lines
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, f: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    return wrap_words(text, width, lambda t: draw.textlength(t, font=f))
 
 
 def render(spec: DocSpec, dpi: int = 300) -> Rendered:

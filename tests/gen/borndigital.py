@@ -21,7 +21,7 @@ import pikepdf
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw
 
-from digitize.samples.documents import FONT_DIRS, DocSpec, font, render
+from digitize.samples.documents import FONT_DIRS, DocSpec, font, render, wrap_words
 
 A4_PT = (595.28, 841.89)
 
@@ -255,17 +255,7 @@ def decision_pdf(path: Path, spec: DocSpec = DocSpec(), *, seal: bool = False, s
 
 
 def _wrap(f: EmbeddedFont, text: str, size: float, width: float) -> list[str]:
-    words, lines, cur = text.split(), [], ""
-    for w in words:
-        trial = f"{cur} {w}".strip()
-        if f.width(trial, size) > width and cur:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = trial
-    if cur:
-        lines.append(cur)
-    return lines
+    return wrap_words(text, width, lambda t: f.width(t, size))
 
 
 def scan_with_ocr_layer(path: Path, spec: DocSpec = DocSpec(), *, layer: list[str], dpi: int = 200) -> dict:

@@ -102,6 +102,14 @@ def populate(index: Index, store: ObjectStore) -> tuple[dict[str, Document], dic
     return docs, pdfs
 
 
+def populated_archive(root: Path) -> Path:
+    """An archive folder (SQLite index and local objects) holding the fixed documents, closed again."""
+    index = Index.from_url(f"sqlite:///{root / 'index.sqlite'}")
+    populate(index, LocalObjectStore(root / "objects"))
+    index.close()
+    return root
+
+
 def make_env(tmp_path: Path, store: ObjectStore | None = None, index_url: str | None = None,
              **app_kwargs: Any) -> Env:
     settings = Settings(archive=tmp_path, max_upload_bytes=app_kwargs.pop("max_upload_bytes", 5_000_000))

@@ -13,18 +13,14 @@ from digitize.cli import main
 from digitize.errors import SigningError
 from storage import access
 from storage.index import Index
-from storage.objects import LocalObjectStore
-from tests.apienv import D1, populate
+from tests.apienv import D1, populated_archive
 from tests.serve import env_for, start_digitize_serve, stop_process
 from workers.localservers import free_port
 
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Path:
-    index = Index.from_url(f"sqlite:///{tmp_path / 'index.sqlite'}")
-    populate(index, LocalObjectStore(tmp_path / "objects"))
-    index.close()
-    return tmp_path
+    return populated_archive(tmp_path)
 
 
 def test_key_command_creates_lists_and_revokes(archive: Path, monkeypatch: pytest.MonkeyPatch,

@@ -15,8 +15,7 @@ from digitize import i18n, terminal
 from digitize.cli import main
 from storage import access
 from storage.index import Index
-from storage.objects import LocalObjectStore
-from tests.apienv import D1, make_env, populate
+from tests.apienv import D1, make_env, populated_archive
 from tests.serve import env_for, start_digitize_serve
 from workers.localservers import free_port
 
@@ -25,10 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Path:
-    index = Index.from_url(f"sqlite:///{tmp_path / 'index.sqlite'}")
-    populate(index, LocalObjectStore(tmp_path / "objects"))
-    index.close()
-    return tmp_path
+    return populated_archive(tmp_path)
 
 
 def test_run_on_an_empty_folder_or_one_without_scans_fails_clearly(tmp_path: Path,

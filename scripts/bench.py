@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,21 +56,32 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     """Run a command; return (seconds, exit code, peak RSS of its process tree in bytes)."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env)
+    stop = watch_peak(proc.pid, 0.2)
+    rc = proc.wait()
+    return time.monotonic() - start, rc, stop()
+
+
+def watch_peak(pid: int, step: float) -> Callable[[], int]:
+    """Sample the resident memory of ``pid``'s process tree every ``step`` seconds in a thread; the
+    function returned stops the sampling and gives the peak (bytes)."""
     peak = 0
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            done.wait(0.2)
+            peak = max(peak, _tree_rss(pid))
+            done.wait(step)
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    rc = proc.wait()
-    done.set()
-    t.join()
-    return time.monotonic() - start, rc, peak
+
+    def stop() -> int:
+        done.set()
+        t.join()
+        return peak
+
+    return stop
 
 
 def wrong_fields_summary(details: str, manifest_path: Path) -> str:

@@ -42,6 +42,24 @@ print(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, out)
 """
 
 
+
+def jpeg_page_with_text(path: Path, jpeg: bytes, side: int, *, drawn: int) -> None:
+    """A 2160 pt square page holding a ``side`` px square RGB JPEG drawn ``drawn`` pt wide, and a line of
+    text (so the page is not image-only)."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(2160, 2160))
+    im = pikepdf.Stream(pdf, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=side, Height=side,
+                        ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8, Filter=pikepdf.Name.DCTDecode)
+    pdf.pages[0].Resources = pikepdf.Dictionary(
+        XObject=pikepdf.Dictionary(Im0=im),
+        Font=pikepdf.Dictionary(F1=pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                      BaseFont=pikepdf.Name.Helvetica)))
+    draw = f"q {drawn} 0 0 {drawn} 0 0 cm /Im0 Do Q BT /F1 40 Tf 100 100 Td (x) Tj ET"
+    pdf.pages[0].Contents = pikepdf.Stream(pdf, draw.encode())
+    pdf.save(path)
+
 def make_files(out: Path) -> list[Path]:
     """The worst files: a 9000x9000 RGB JPEG, a 2160-pt PDF page with text over a colour scan, a 35000^2
     bilevel PDF page, a skewed 300-dpi A4 scan, a JBIG2 page rendered by poppler; and pages just under the
@@ -59,20 +77,10 @@ def make_files(out: Path) -> list[Path]:
     big = Image.fromarray(rng.integers(180, 255, (9000, 9000, 3), np.uint8))
     files.append(out / "rgb-9000.jpg")
     big.save(files[-1], quality=80, dpi=(300, 300))
-    pdf = pikepdf.new()
-    pdf.add_blank_page(page_size=(2160, 2160))
     files.append(out / "page-2160pt-text.pdf")
     buf = out / "tmp.jpg"
     big.resize((3000, 3000)).save(buf, quality=80)
-    im = pikepdf.Stream(pdf, buf.read_bytes(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=3000,
-                        Height=3000, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
-                        Filter=pikepdf.Name.DCTDecode)
-    pdf.pages[0].Resources = pikepdf.Dictionary(
-        XObject=pikepdf.Dictionary(Im0=im),
-        Font=pikepdf.Dictionary(F1=pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
-                                                      BaseFont=pikepdf.Name.Helvetica)))
-    pdf.pages[0].Contents = pikepdf.Stream(pdf, b"q 2160 0 0 2160 0 0 cm /Im0 Do Q BT /F1 40 Tf 100 100 Td (x) Tj ET")
-    pdf.save(files[-1])
+    jpeg_page_with_text(files[-1], buf.read_bytes(), 3000, drawn=2160)
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(35000 * 72 / 300, 35000 * 72 / 300))
     bits = pikepdf.Stream(pdf, b"", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=35000,
@@ -97,43 +105,21 @@ def make_files(out: Path) -> list[Path]:
     colour[::57, :, 2] = 200
     files.append(out / "rgb-12000.png")
     Image.fromarray(colour).save(files[-1], compress_level=1, dpi=(300, 300))
-    pdf = pikepdf.new()
-    pdf.add_blank_page(page_size=(2160, 2160))
     files.append(out / "page-2160pt-600dpi-text.pdf")
     Image.fromarray(colour[:6000, :6000]).save(buf, quality=80)
-    im = pikepdf.Stream(pdf, buf.read_bytes(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=6000,
-                        Height=6000, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8,
-                        Filter=pikepdf.Name.DCTDecode)
-    pdf.pages[0].Resources = pikepdf.Dictionary(
-        XObject=pikepdf.Dictionary(Im0=im),
-        Font=pikepdf.Dictionary(F1=pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
-                                                      BaseFont=pikepdf.Name.Helvetica)))
-    pdf.pages[0].Contents = pikepdf.Stream(pdf, b"q 720 0 0 720 0 0 cm /Im0 Do Q BT /F1 40 Tf 100 100 Td (x) Tj ET")
-    pdf.save(files[-1])
+    jpeg_page_with_text(files[-1], buf.read_bytes(), 6000, drawn=720)
     buf.unlink()
     return files
 
 
 def tree_peak(cmd: list[str]) -> tuple[int, float]:
     """Run a command; its exit code and the peak RSS (MiB) of its process tree, sampled from /proc."""
-    import threading
-
-    from bench import _tree_rss
+    from bench import watch_peak
 
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak, done = 0, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
-            done.wait(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
+    stop = watch_peak(proc.pid, 0.05)
     _, err = proc.communicate()
-    done.set()
-    t.join()
+    peak = stop()
     if proc.returncode not in (0, 1):
         print(err.decode("utf-8", "replace")[-2000:])
     return proc.returncode, peak / 2**20

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digitize.document.extract import _issuer_by_symbol
-from digitize.document.issuer_symbol import bodies_of, is_joint
+from digitize.document.issuer_symbol import bodies_of, is_joint, issuer_by_symbol
 from digitize.document.lines import _Found
 
 
@@ -19,13 +18,13 @@ def test_bodies_of(symbol, bodies):
 
 
 def test_issuer_not_in_the_header_is_named_by_the_symbol_and_flagged():
-    out = _issuer_by_symbol(_Found(None, 0.0, "issuer: issuer block not found"), "28/2021/NĐ-CP", "Nghị định")
+    out = issuer_by_symbol(_Found(None, 0.0, "issuer: issuer block not found"), "28/2021/NĐ-CP", "Nghị định")
     assert out.value == "Chính phủ" and out.reason and "symbol" in out.reason
 
 
 def test_a_joint_circular_names_all_its_issuers():
     found = _Found("Bộ Tư pháp", 0.9, None)
-    out = _issuer_by_symbol(found, "01/2016/TTLT-TANDTC-VKSNDTC-BTP", "Thông tư liên tịch")
+    out = issuer_by_symbol(found, "01/2016/TTLT-TANDTC-VKSNDTC-BTP", "Thông tư liên tịch")
     assert out.value == "Tòa án nhân dân tối cao, Viện kiểm sát nhân dân tối cao, Bộ Tư pháp"
     assert is_joint("Nghị quyết liên tịch") and not is_joint("Thông tư")
 
@@ -37,7 +36,7 @@ def test_a_joint_circular_names_all_its_issuers():
     (_Found(None, 0.0, "issuer: issuer block not found"), None, None),
 ])
 def test_a_header_issuer_stands(found, number, doc_type):
-    assert _issuer_by_symbol(found, number, doc_type) is found
+    assert issuer_by_symbol(found, number, doc_type) is found
 
 
 def test_a_party_body_named_after_a_resolution():

@@ -24,6 +24,7 @@ from dataclasses import replace
 from digitize.document import validate
 from digitize.document.fields import find_date_place, find_doc_type, find_number, find_summary
 from digitize.document.issuer import _agree_place_issuer, check_issuer_locality, find_issuer, respell_places
+from digitize.document.issuer_symbol import issuer_by_symbol
 from digitize.document.lines import Line, _Found, build_lines
 from digitize.document.signer import Reocr, _second_look, find_signer
 from digitize.document.skeleton import skeleton
@@ -32,6 +33,11 @@ from digitize.text import doctypes
 from digitize.text.vntext import fold
 
 log = logging.getLogger(__name__)
+
+
+# types sent to addressees ("Kính gửi:"), which a page without a heading may be; the first part of a
+# công văn's symbol is its issuer's abbreviation, which may spell a type too ("2191/CT-CS": Cục Thuế)
+ADDRESSED = ("giay moi", "to trinh", "bao cao", "thong bao", "giay gioi thieu", "phieu trinh")
 
 
 def extract_metadata(
@@ -75,7 +81,7 @@ def extract_metadata(
         if guess is not None and addressed:  # a "Kính gửi" without a heading: a type sent to addressees
             doc_type = guess
             doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")
-    issuer_f = _issuer_by_symbol(check_issuer_locality(find_issuer(sk, number_f.line, pages_lines)),
+    issuer_f = issuer_by_symbol(check_issuer_locality(find_issuer(sk, number_f.line, pages_lines)),
                                  number_f.value, doc_type_f.value)
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:
@@ -145,24 +151,3 @@ def official_metadata(md: Metadata, *, page_amount: int, dossier_id: str | None)
         "Position": md.signer_position.value,
         "FullName": md.signer.value,
     }
-
-
-# types sent to addressees ("Kính gửi:"), which a page without a heading may be; the first part of a
-# công văn's symbol is its issuer's abbreviation, which may spell a type too ("2191/CT-CS": Cục Thuế)
-ADDRESSED = ("giay moi", "to trinh", "bao cao", "thong bao", "giay gioi thieu", "phieu trinh")
-
-
-def _issuer_by_symbol(issuer: _Found, number: str | None, doc_type_name: str | None) -> _Found:
-    """The issuer the number's symbol names, where the header gave none, or gave one of a joint
-    document's issuers only."""
-    from digitize.document.issuer_symbol import bodies_of, is_joint
-
-    parsed = validate.parse_number(number) if number else None
-    bodies = bodies_of(parsed.symbol) if parsed is not None else []
-    if not bodies:
-        return issuer
-    if issuer.value is None:
-        return _Found(", ".join(bodies), 0.6, "issuer: not read in the header; named by the number's symbol")
-    if is_joint(doc_type_name) and len(bodies) > 1 and issuer.value in bodies:
-        return replace(issuer, value=", ".join(bodies), conf=min(issuer.conf, 0.8))
-    return issuer

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from digitize.document import handwriting_slots as slots
+from digitize.document.validate import parse_number
 from digitize.models import Word
+from digitize.page.linereader import read_line
 from digitize.text.vntext import fold
 
 log = logging.getLogger(__name__)
@@ -162,9 +164,6 @@ def _whole_line(ink: slots.SlotInk, image: np.ndarray, scale: float, slot: Numbe
     and printed symbol together ("2668/KH-UBND"): where the slot's box was misplaced (a slash found among
     the pen strokes) or its glyphs were cut, the line as a whole still reads. Its reading replaces an
     unsure one of the slot when it is surer, and agrees with the printed symbol."""
-    from digitize.document.validate import parse_number
-    from digitize.page.linereader import read_line
-
     h = slot.line_h
     left, right = round(slot.box[0] * scale), round((slot.right + 0.3 * h) * scale)
     top, bottom = round((slot.core[0] - 0.6 * h) * scale), round((slot.core[1] + 0.6 * h) * scale)
@@ -226,8 +225,6 @@ def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_word
         return replace(found, value=reading.digits + _normal(sym), conf=reading.conf, reason=reason)
     if reading is not None and not sym and ink.text:
         # the symbol was not read as print, but the line recogniser read it with the digits: proposed, flagged
-        from digitize.document.validate import parse_number
-
         parsed = parse_number(re.sub(r"^\W+", "", ink.text))
         if parsed is not None and parsed.text.startswith(reading.digits + "/"):
             tail = _printed_spelling(parsed.text.split("/", 1)[1], row)
@@ -271,8 +268,6 @@ def _complete(symbol: str, row: Sequence[Word]) -> str:
 
 def _normal(printed: str) -> str:
     """The printed "/SYMBOL" spelt as the number parser spells it ("/QĐÐ-UBND" -> "/QĐ-UBND")."""
-    from digitize.document.validate import parse_number
-
     parsed = parse_number("1" + printed) if printed else None
     return parsed.text[1:] if parsed is not None and parsed.text.startswith("1/") else printed
 

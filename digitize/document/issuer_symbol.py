@@ -10,7 +10,10 @@ read only in part. Local bodies ("UBND", "SNV") are not in the table: their name
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+from digitize.document.lines import _Found
+from digitize.document.validate import parse_number
 from digitize.text.vntext import fold
 
 CENTRAL = {
@@ -41,3 +44,17 @@ def bodies_of(symbol: Sequence[str]) -> list[str]:
 def is_joint(doc_type_name: str | None) -> bool:
     """A type issued jointly by several bodies (thông tư liên tịch, nghị quyết liên tịch)."""
     return bool(doc_type_name) and fold(doc_type_name).startswith(JOINT)
+
+
+def issuer_by_symbol(issuer: _Found, number: str | None, doc_type_name: str | None) -> _Found:
+    """The issuer the number's symbol names, where the header gave none, or gave one of a joint
+    document's issuers only."""
+    parsed = parse_number(number) if number else None
+    bodies = bodies_of(parsed.symbol) if parsed is not None else []
+    if not bodies:
+        return issuer
+    if issuer.value is None:
+        return _Found(", ".join(bodies), 0.6, "issuer: not read in the header; named by the number's symbol")
+    if is_joint(doc_type_name) and len(bodies) > 1 and issuer.value in bodies:
+        return replace(issuer, value=", ".join(bodies), conf=min(issuer.conf, 0.8))
+    return issuer

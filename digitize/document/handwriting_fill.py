@@ -181,14 +181,10 @@ def _whole_line(ink: slots.SlotInk, image: np.ndarray, scale: float, slot: Numbe
     cut_short = ink.reading is not None and ink.reading.digits != digits and ink.reading.digits in digits
     if got.score <= current and not (cut_short and got.score >= slots.LINE_SURE):
         return ink
-    if cut_short:
-        conf = min(got.score, slots.LINE_UNSURE_CONF)  # the two readings disagree: proposed, flagged
-        return replace(ink, glyphs=len(digits), reading=slots.Reading(digits, (conf,) * len(digits)),
-                       guess=digits, guess_conf=conf, text=got.text)
-    conf = got.score if got.score >= slots.LINE_SURE else min(got.score, slots.LINE_UNSURE_CONF)
     log.debug("number line read whole: %d digits (%.3f)", len(digits), got.score)
-    return replace(ink, glyphs=len(digits), reading=slots.Reading(digits, (conf,) * len(digits)), guess=digits,
-                   guess_conf=conf, text=got.text)
+    if cut_short:  # the two readings disagree: proposed, flagged
+        return slots.read_as(ink, digits, min(got.score, slots.LINE_UNSURE_CONF), got.text)
+    return slots.read_as(ink, digits, slots.line_conf(got.score), got.text)
 
 
 def recheck_number(found: Any, image: np.ndarray | None, scale: float, page_words: Sequence[Word],

@@ -234,14 +234,20 @@ def _with_line(ink: SlotInk, line: tuple[str, float, str] | None) -> SlotInk:
     if digits == ink.guess:
         confs = ink.reading.confs if ink.reading else ()
         return replace(ink, reading=Reading(digits, tuple(max(score, c) for c in confs) or (score,) * len(digits)))
-    if score >= LINE_SURE:
-        return replace(ink, glyphs=len(digits), reading=Reading(digits, (score,) * len(digits)),
-                       guess=digits, guess_conf=score)
-    if score >= LINE_LIKELY:  # more likely right than not: given, below the sure mark (flagged)
-        conf = min(score, LINE_UNSURE_CONF)
-        return replace(ink, glyphs=len(digits), reading=Reading(digits, (conf,) * len(digits)),
-                       guess=digits, guess_conf=conf)
+    if score >= LINE_LIKELY:  # sure, or more likely right than not: given below the sure mark (flagged)
+        return read_as(ink, digits, line_conf(score))
     return ink
+
+
+def line_conf(score: float) -> float:
+    """The confidence a line recogniser's reading is given: its score when sure, else below the sure mark."""
+    return score if score >= LINE_SURE else min(score, LINE_UNSURE_CONF)
+
+
+def read_as(ink: SlotInk, digits: str, conf: float, text: str | None = None) -> SlotInk:
+    """``ink`` read as ``digits``, every one at ``conf`` (``text``: the recogniser's whole reading)."""
+    return replace(ink, glyphs=len(digits), reading=Reading(digits, (conf,) * len(digits)), guess=digits,
+                   guess_conf=conf, text=ink.text if text is None else text)
 
 
 def valid_day(day: int, month: int | None, year: int | None) -> bool:

@@ -14,9 +14,10 @@ BODY = [
 
 
 def page(*, issuer: tuple[str, ...], number: str | None, title: str | None, summary: str | None,
-         date_line: str = "Hà Nội, ngày 26 tháng 01 năm 2026", vv: str | None = None) -> Sheet:
+         date_line: str = "Hà Nội, ngày 26 tháng 01 năm 2026", vv: str | None = None,
+         motto: str = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") -> Sheet:
     s = Sheet()
-    s.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 230, cx=RIGHT)
+    s.line(motto, 230, cx=RIGHT)
     s.line("Độc lập - Tự do - Hạnh phúc", 290, cx=RIGHT)
     for i, ln in enumerate(issuer):
         s.line(ln, 230 + 58 * i, cx=LEFT)
@@ -219,3 +220,19 @@ def test_a_trich_yeu_line_cut_into_segments_with_a_speck_is_joined() -> None:
 def test_v_v_read_with_a_dot_and_a_speck_after_the_trich_yeu() -> None:
     md, _ = run(_addressed("2191/CT-CS", vv="V.v chính sách thuế thu nhập doanh nghiệp ị").page())
     assert md.summary.value == "V/v chính sách thuế thu nhập doanh nghiệp"
+
+
+def test_a_garbled_motto_still_splits_the_header_columns() -> None:
+    """"HÒA XÃ" read as one garbled word ("ÒAXÃ"), the motto on one row with the issuer's first line: the
+    national title column is still found, so the issuer, the number and the trích yếu are
+    read from the left column."""
+    s = page(issuer=("", "SỞ CÔNG THƯƠNG"), number="682/SCT-QLĐN", title=None, summary=None, motto="",
+             vv="V/v Tổng kết 6 năm thực hiện chính sách hỗ trợ", date_line="Bắc Giang, ngày 12 tháng 10 năm 2012")
+    s.line("UBND TỈNH BẮC GIANG", 226, x=LEFT - 300)  # ends at x=875
+    s.line("CỘNG ÒAXÃ CHỦ NGHĨA VIỆT NAM", 226, x=930)  # read by Tesseract as the same line
+    s.line("Kính gửi: Sở Kế hoạch và Đầu tư", 560, cx=RIGHT, size=40)
+    md, _ = run(s.page())
+    assert md.issuer.value in ("Sở Công Thương", "Sở Công Thương tỉnh Bắc Giang")
+    assert md.number.value == "682/SCT-QLĐN"
+    assert md.summary.value == "V/v Tổng kết 6 năm thực hiện chính sách hỗ trợ"
+    assert md.doc_type.value == "Công văn"

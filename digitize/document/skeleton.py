@@ -19,6 +19,7 @@ from digitize.text.vntext import (
 
 _MOTTO_1 = "cong hoa xa hoi chu nghia viet nam"
 _MOTTO_2 = "doc lap - tu do - hanh phuc"
+_MOTTO_WORDS = frozenset({"xa", "hoi", "chu", "nghia"})  # the words after "CỘNG" in the motto
 _OTHER_MOTTOS = ("dang cong san viet nam", "doan tncs ho chi minh")  # Party and Youth Union documents
 
 
@@ -56,7 +57,9 @@ def _motto_cut(page: PageResult) -> tuple[float, float] | None:
             break
         folded = [fold(w.text).strip("-_.,:;'\"") for w in row]
         for i in range(len(row) - 1):
-            if Levenshtein.distance(folded[i], "cong") <= 1 and folded[i + 1][:2] == "ho":
+            if Levenshtein.distance(folded[i], "cong") <= 1 and (
+                    folded[i + 1][:2] == "ho" or _MOTTO_WORDS.intersection(folded[i + 1 : i + 4])
+                    or folded[i + 1].endswith("xa")):  # "CỘNG ÒAXÃ CHỦ NGHĨA": a garbled "HÒA"
                 return float(row[i].left), float(row[i].top)
             if folded[i] in ("dang", "doan") and Levenshtein.distance(folded[i + 1], "cong") <= 1 and i + 2 < len(row) \
                     and folded[i + 2][:3] == "san":  # "ĐẢNG CỘNG SẢN VIỆT NAM"

@@ -4,6 +4,8 @@ place names ("Ban Quản lý", "Xã hội"), and number lines whose digits were 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.gen.ocr_words import LEFT, RIGHT, Sheet, body, footer, run
 
 BODY = [
@@ -236,3 +238,13 @@ def test_a_garbled_motto_still_splits_the_header_columns() -> None:
     assert md.number.value == "682/SCT-QLĐN"
     assert md.summary.value == "V/v Tổng kết 6 năm thực hiện chính sách hỗ trợ"
     assert md.doc_type.value == "Công văn"
+
+
+@pytest.mark.parametrize("read_as", ["Ví:", "%w", "V/w", "V.v"])
+def test_v_v_misread_still_makes_a_cong_van_and_its_trich_yeu(read_as: str) -> None:
+    """No heading and no "Kính gửi" line: the "V/v" under the number, however misread, says công văn."""
+    s = page(issuer=("UBND TỈNH BẮC GIANG", "BAN QUẢN LÝ CÁC KCN"), number="406/KCN-QHMT", title=None, summary=None,
+             vv=f"{read_as} Triển khai kế hoạch quan trắc môi trường", date_line="Bắc Giang, ngày 8 tháng 11 năm 2012")
+    md, _ = run(s.page())
+    assert md.doc_type.value == "Công văn"
+    assert md.summary.value == "V/v Triển khai kế hoạch quan trắc môi trường"

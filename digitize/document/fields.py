@@ -255,7 +255,9 @@ def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tupl
     return date_f, place_f
 
 
-_VV = re.compile(r"^\W{0,2}(v\s?[/l1|.]\s?[vw]?\s*[:.]?\s|vv\s|ve viec\s)")  # "V/w", "V.v": misreadings
+# "V/v" and its misreadings: "V/w", "V.v", "V/", "Ví:" ("/" read as an accent), "%w" ("V/" read as "%")
+_VV_HEAD = r"^\W{0,2}(?:[vV]\s?[/l1|.]\s?[vVwW]?\s*[:.]?\s|[vV][iíÍ]\s?:\s|%\s?[vVwW]\s)"
+_VV = re.compile(_VV_HEAD + r"|^\W{0,2}(?:vv\s|ve viec\s)")  # on folded text
 
 
 def _is_vv(folded: str) -> bool:
@@ -303,7 +305,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
             parts.append(ln)
             cur = ln
         text = collapse(" ".join(p.text for p in parts))
-        text = re.sub(r"^\W{0,2}[vV]\s?[/l1|.]\s?[vVwW]?\s*[:.]?\s*", "V/v ", text)
+        text = re.sub(r"^\W{0,2}(?:[vV]\s?[/l1|.]\s?[vVwW]?\s*[:.]?|[vV][iíÍ]\s?:|%\s?[vVwW](?=\s))\s*", "V/v ", text)
         conf = _words_conf([w for p in parts for w in p.words])
         if lost_vv:
             return _Found(_clean_summary(text), min(conf, 0.6), "summary: 'V/v' not read; the lines under the number",

@@ -248,3 +248,10 @@ def test_agency_mixed_case_abbreviation_is_kept(text, expect):
 def test_slashes_ocr_gives_otherwise_and_a_lost_slash_after_the_year(text, expect):
     parsed = parse_number(text)
     assert parsed is not None and parsed.text == expect
+
+
+def test_a_section_sign_in_the_symbol_is_an_eight_by_a_digit_and_an_s_elsewhere() -> None:
+    p = parse_number("115/CV-PA§3")
+    assert p is not None and p.symbol == ("CV", "PA83") and p.issues
+    p = parse_number("12/§TP")
+    assert p is not None and p.symbol == ("STP",) and p.issues

@@ -91,10 +91,13 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
     if "/" not in s:
         return None
     head, _, tail = s.partition("/")
+    issues: list[str] = []
+    if "§" in tail:  # "PA§3": an 8 read as a section sign (never a symbol's character)
+        tail = re.sub(r"§(?=\d)|(?<=\d)§", "8", tail).replace("§", "S")
+        issues.append("'§' in the symbol read as a digit or a letter")
     number = _digits(head)
     if number is None or not 1 <= len(number) <= 6:
         return None
-    issues: list[str] = []
     if number != head:
         issues.append(f"digits repaired in {head!r}")
     year = None

@@ -248,3 +248,44 @@ def test_v_v_misread_still_makes_a_cong_van_and_its_trich_yeu(read_as: str) -> N
     md, _ = run(s.page())
     assert md.doc_type.value == "Công văn"
     assert md.summary.value == "V/v Triển khai kế hoạch quan trắc môi trường"
+
+
+def test_a_trich_yeu_a_little_off_the_headings_centre_is_read() -> None:
+    """The heading and the trích yếu under it centred on slightly different middles (4 % of the page)."""
+    s = page(issuer=("UBND TỈNH BẾN TRE", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG"), number="666/TB-STTTT", title="THÔNG BÁO",
+             summary=None, date_line="Bến Tre, ngày 20 tháng 12 năm 2011")
+    s.line("Về việc giới thiệu chức danh và chữ ký", 718, cx=1240 - 100, size=46)
+    s.line("Phó Giám đốc Sở Thông tin và Truyền thông", 806, cx=1240 - 20, size=46)
+    md, _ = run(s.page())
+    assert md.summary.value == "Về việc giới thiệu chức danh và chữ ký Phó Giám đốc Sở Thông tin và Truyền thông"
+
+
+def test_a_trich_yeu_in_brackets_under_the_heading() -> None:
+    md, _ = run(page(issuer=("ĐẠI HỌC QUỐC GIA TP.HCM", "TRƯỜNG ĐẠI HỌC CÔNG NGHỆ THÔNG TIN"), number="01/TB-BGH",
+                     title="THÔNG BÁO", summary="(V/v Tăng cường giám sát trong phòng thi)").page())
+    assert md.summary.value == "(V/v Tăng cường giám sát trong phòng thi)"
+
+
+def test_a_cong_van_trich_yeu_goes_on_past_a_speck_and_stops_at_a_stamp() -> None:
+    s = _addressed("390/VP-TH", vv="V/v Thông báo kết quả nhận chương")
+    s.line("Ì", 478, x=560, size=16, conf=40)  # the trích yếu's first line is at y=428
+    s.line("trình, báo cáo tháng 10/2012", 500, cx=LEFT, size=40)
+    s.line("tulLÝ tắt túi PẤC BÌNH", 548, cx=LEFT, size=40, conf=30)  # an incoming-mail stamp under it
+    md, _ = run(s.page())
+    assert md.summary.value == "V/v Thông báo kết quả nhận chương trình, báo cáo tháng 10/2012"
+
+
+def test_a_cong_van_trich_yeu_on_a_row_with_a_note_in_the_right_column() -> None:
+    """Tesseract glued the trích yếu's first line and a note beside it into one line (a word space apart)."""
+    from digitize.document.skeleton import skeleton
+
+    s = _addressed("1595/SGDĐT-CTrTT")
+    split = skeleton(s.page()).col_split
+    vv = "V/v bảo đảm an toàn giao thông"
+    probe = Sheet()
+    probe.line(vv, 0, x=0)
+    width = max(w.left + w.width for w in probe.words)
+    s.line(vv + " 1. Trưởng phòng gửi văn bản đến các đơn vị", 486, x=int(split) + 5 - width - 16)
+    assert any(w.text == "1." and w.left > split for w in s.words)
+    md, _ = run(s.page())
+    assert md.summary.value == vv

@@ -273,6 +273,26 @@ def _clean_summary(text: str) -> str:
     return canonical(text.rstrip(" .;,"))
 
 
+CENTRED = 0.05  # a trích yếu line's middle is within this share of the page width of the heading's
+GARBLED = 0.5  # a line read with less mean confidence than this is not print (a stamp, a seal)
+
+
+def _left_column(ln: Line, col_split: float) -> Line | None:
+    """The part of ``ln`` in the issuer column: its words up to the first wide gap, or up to ``col_split``;
+    None when the line starts in the other column."""
+    if ln.cx < col_split:
+        return ln
+    words = sorted(ln.words, key=lambda w: w.left)
+    if not words or words[0].left >= col_split:
+        return None
+    kept = [words[0]]
+    for w in words[1:]:
+        if w.left >= col_split or w.left - (kept[-1].left + kept[-1].width) > ln.height:
+            break
+        kept.append(w)
+    return replace(ln, words=tuple(kept))
+
+
 def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | None) -> _Found:
     """Trích yếu: the centred lines under the type name, or "V/v …" under a công văn's number."""
     lines = sk.lines
@@ -281,9 +301,10 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
         for ln in lines:
             if ln.top > sk.header_bottom + 2 * ln.height or ln.top > 0.45 * ln.page_height:
                 break
-            if ln.cx < sk.col_split and _is_vv(ln.fold):
+            left = _left_column(ln, sk.col_split)
+            if left is not None and _is_vv(left.fold):
                 if number_line is None or ln.top >= number_line.top:
-                    start = ln
+                    start = left  # without what the row holds in the right column (a note beside it)
                     break
         lost_vv = start is None and doc_type is not None and doc_type.kind == "cong_van"
         if lost_vv:  # "V/v" not read (a speck, a stamp over it): the lines right under the number
@@ -300,6 +321,10 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
                 continue
             if ln.top - cur.bottom > 1.2 * cur.height:
                 break
+            if sum(c.isalnum() for c in ln.text) < 2:
+                continue  # a speck between two lines of the trích yếu
+            if ln.conf < GARBLED:
+                break  # a stamp or a seal read as letters
             if is_upper_text(ln.text, threshold=0.7) or _STAMP_WORDS.search(ln.fold) or ln.fold.startswith("kinh gui"):
                 break  # an incoming-mail stamp or the addressee under the trích yếu
             parts.append(ln)
@@ -324,7 +349,7 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
         gap = ln.top - cur.bottom
         if gap > (1.0 if parts else 2.5) * ln.height:
             break
-        if abs(ln.cx - ref) > 0.03 * ln.page_width:
+        if abs(ln.cx - ref) > CENTRED * ln.page_width:
             if ln.left > ref + 0.1 * ln.page_width or ln.right < ref - 0.1 * ln.page_width:
                 continue  # something beside the heading (a stamp, a margin note)
             break
@@ -335,7 +360,8 @@ def find_summary(sk: Skeleton, doc_type: DocType | None, number_line: Line | Non
             upper_parts = True
             cur = ln
             continue
-        if (is_upper_text(ln.text, threshold=0.7) or f.startswith(("can cu", "kinh gui", "(", "so:", "ma so"))
+        if (is_upper_text(ln.text, threshold=0.7) or f.startswith(("can cu", "kinh gui", "so:", "ma so"))
+                or (f.startswith("(") and not _is_vv(f[1:]))  # "(kèm theo …)"; "(V/v …)" is the trích yếu
                 or _label_rest(ln.text) is not None or letter_ratio(ln.text) < 0.6):
             break
         if not parts and not doc_type.has_summary and not f.startswith("ve viec"):

@@ -334,3 +334,28 @@ def test_the_whole_number_line_is_read_when_the_slot_reading_is_unsure():
     longer = fill._whole_line(cut, img, 1.0, slot, reader("403/KH-UBND", 0.97))
     assert longer.reading is not None and longer.reading.digits == "403" and longer.reading.conf < fill.SURE
     assert fill._whole_line(cut, img, 1.0, slot, reader("403/KH-UBND", 0.9)) is cut  # not sure enough to doubt
+
+
+def test_the_whole_date_row_is_read_when_the_day_slot_reading_is_missing_or_cut_short():
+    """A pen's "07" whose 7 runs into the printed "tháng" is cut by the slot's box ("0"); the line recogniser
+    reads the whole "ngày … tháng … năm" row, and its day is used when the slot read none or a part of it, and
+    only when the row's month and year are the printed ones and the day exists."""
+    img = np.full((200, 1200, 3), 245, np.uint8)
+    info = {"line": (10, 60, 1100, 100), "h": 40.0, "year": 2011}
+
+    def reader(text: str, score: float):
+        return lambda crop: slots.linereader.LineText(text, score)
+
+    cut = slots.SlotInk(1, False, slots.Reading("0", (0.96,)), guess="0", guess_conf=0.96)
+    row = "Phú Tho, ngày 07tháng 12 năm 2011"
+    longer = fill._whole_date(cut, img, 1.0, info, 12, reader(row, 0.99))
+    assert longer.reading is not None and longer.reading.digits == "07" and longer.reading.conf < fill.SURE
+    assert fill._whole_date(cut, img, 1.0, info, 12, reader(row, 0.9)) is cut  # not sure enough to doubt
+    none = slots.SlotInk(2, False, None, guess="?7", guess_conf=0.2)
+    read = fill._whole_date(none, img, 1.0, info, 12, reader(row, 0.97))
+    assert read.reading is not None and read.reading.digits == "07" and read.reading.conf >= fill.SURE
+    assert fill._whole_date(none, img, 1.0, info, 11, reader(row, 0.99)) is none  # another month than printed
+    assert fill._whole_date(none, img, 1.0, info, 12, reader(row.replace("2011", "2012"), 0.99)) is none
+    assert fill._whole_date(none, img, 1.0, info, 2, reader("ngày 30 tháng 2 năm 2011", 0.99)) is none  # no 30 Feb
+    other = slots.SlotInk(2, False, slots.Reading("14", (0.6, 0.6)), guess="14", guess_conf=0.6)
+    assert fill._whole_date(other, img, 1.0, info, 12, reader("ngày/4 tháng 12 năm 2011", 0.92)) is other

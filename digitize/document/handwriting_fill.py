@@ -318,7 +318,11 @@ def date_slots(words: Sequence[Word]) -> dict[str, Any] | None:
     month_start = (min(thang[2], wt.left + round(LABEL_WIDTH["thang"] * h))
                    if thang[2] == wt.left + wt.width else thang[2])
     month_end = max(nam[1], nam[2] - round(LABEL_WIDTH["nam"] * h))
-    return {"day": (int(day_start + 0.1 * h), top, thang[1], bottom),
+    year_word = words[nam[0] + 1]
+    printed_words = (words[thang[0]], words[nam[0]], year_word)
+    core = (min(w.top for w in printed_words), max(w.top + w.height for w in printed_words))
+    return {"line": (words[0].left, core[0], year_word.left + year_word.width, core[1]),
+            "day": (int(day_start + 0.1 * h), top, thang[1], bottom),
             "month": (int(month_start + 0.1 * h), top, month_end, bottom), "h": h, "year": int(m.group()),
             "month_typed": month if month and 1 <= month <= 12 and month_conf >= 0.6 else None,
             "day_typed": "".join(w.text for w in day_words), "day_printed": day_words[0].text if printed else None}
@@ -338,6 +342,42 @@ def _date_rows(header_lines: Sequence[Any], page_words: Sequence[Word], left: fl
     return rows
 
 
+# "ngày 07 tháng 12 năm 2011" as the line recogniser reads it, folded ("ngay 07thang 12 nam 2011")
+_DATE_LINE = re.compile(r"ng\w{0,3}\W{0,2}(\d{1,2})\W{0,2}t?h?\w{0,4}\W{0,2}(\d{1,2})\W{0,2}"
+                        r"n\w{0,2}\W{0,2}((?:19|20)\d\d)")
+
+
+def _whole_date(ink: slots.SlotInk, image: np.ndarray, scale: float, info: dict[str, Any], month: int | None,
+                reader: Callable[[np.ndarray], Any] | None = None) -> slots.SlotInk:
+    """The day slot's ink once the line recogniser has read the whole "ngày … tháng … năm yyyy" row: a pen's
+    digits that run into the printed labels ("07" whose 7 crosses "tháng") are cut by the slot's box but read
+    whole on the row. Used when its month and year are the printed ones and the day exists; its reading
+    replaces an unsure or cut-short one of the slot."""
+    h = info["h"]
+    left, top, right, bottom = info["line"]
+    crop = image[max(0, round((top - 0.4 * h) * scale)):round((bottom + 0.4 * h) * scale),
+                 max(0, round((left - 0.3 * h) * scale)):round((right + 0.3 * h) * scale)]
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return ink
+    got = (reader or read_line)(crop)
+    m = _DATE_LINE.search(fold(got.text))
+    if m is None or int(m.group(3)) != info["year"] or (month is not None and int(m.group(2)) != month):
+        return ink
+    digits = m.group(1)
+    if not slots.valid_day(int(digits), int(m.group(2)), info["year"]) or got.score < slots.LINE_LIKELY:
+        return ink
+    current = ink.reading
+    if current is not None and current.digits.lstrip("0") == digits.lstrip("0"):
+        return slots.read_as(ink, current.digits, max(current.conf, got.score), got.text)  # the two readers agree
+    if current is None:
+        log.debug("date row read whole: day of %d digits (%.3f)", len(digits), got.score)
+        return slots.read_as(ink, digits, slots.line_conf(got.score), got.text)
+    if len(current.digits) < len(digits) and current.digits in digits and got.score >= slots.LINE_SURE:
+        # the slot's reading cut short (its digits inside the row's): proposed, flagged
+        return slots.read_as(ink, digits, min(got.score, slots.LINE_UNSURE_CONF), got.text)
+    return ink  # the two disagree otherwise: the slot's own reading stands
+
+
 def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Sequence[Sequence[Word]]) -> Any:
     """The issue date after reading the pen-filled day (and month) of the header's date row."""
     if image is None:
@@ -355,6 +395,8 @@ def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Seque
             ink = slots.read_slot(image, info["month"], scale=scale, line_h=h).reading
             month = int(ink.digits) if ink is not None and 1 <= int(ink.digits) <= 12 else None
         day_ink = slots.read_slot(image, info["day"], scale=scale, line_h=h)
+        if day_ink.glyphs:
+            day_ink = _whole_date(day_ink, image, scale, info, None if month_read else month)
         log.debug("date slots: month %s (%s), day %r / guess %r (typed %r)", month,
                   "read" if month_read else "printed", day_ink.reading, day_ink.guess, info["day_typed"])
         if day_ink.glyphs == 0:

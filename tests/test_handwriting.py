@@ -359,3 +359,22 @@ def test_the_whole_date_row_is_read_when_the_day_slot_reading_is_missing_or_cut_
     assert fill._whole_date(none, img, 1.0, info, 2, reader("ngày 30 tháng 2 năm 2011", 0.99)) is none  # no 30 Feb
     other = slots.SlotInk(2, False, slots.Reading("14", (0.6, 0.6)), guess="14", guess_conf=0.6)
     assert fill._whole_date(other, img, 1.0, info, 12, reader("ngày/4 tháng 12 năm 2011", 0.92)) is other
+
+
+def test_the_number_line_is_read_in_two_bands_and_the_surer_reading_kept():
+    """Strokes above the line (a rule, the header's last line) spoil the recogniser's reading of a wide band;
+    the tighter band is read as well and the surer reading of the two is used."""
+    img = np.full((200, 900, 3), 245, np.uint8)
+    slot = fill.NumberSlot(box=(100, 20, 140, 120), typed="", printed="/KH-UBND", line_h=40.0, open_end=False,
+                           typed_conf=0.0, core=(50, 90), right=500)
+    unsure = slots.SlotInk(3, False, None, guess="266", guess_conf=0.3)
+    heights: list[int] = []
+
+    def reader(crop: np.ndarray) -> slots.linereader.LineText:
+        heights.append(crop.shape[0])
+        wide = crop.shape[0] > 40 + 2 * 0.5 * 40
+        return slots.linereader.LineText("266/KH-UBND" if wide else "2668/KH-UBND", 0.94 if wide else 0.99)
+
+    read = fill._whole_line(unsure, img, 1.0, slot, reader)
+    assert len(set(heights)) == 2
+    assert read.reading is not None and read.reading.digits == "2668"

@@ -36,6 +36,7 @@ PRINTED_NUMBER_CONF = 90  # the same for the number's digits (pen digits read by
 # Digits the pen reader cannot read are still Tesseract's to give when it read them at least this surely
 # (typed digits of real and generated scans: 72-88; pen digits it misread: 19-57)
 PRINT_LIKE_NUMBER_CONF = 70
+LINE_MARGINS = (0.6, 0.4)  # bands around a number line's print (in line heights) the line recogniser reads
 
 
 def _row_words(words: Sequence[Word], anchor: Word) -> list[Word]:
@@ -166,13 +167,18 @@ def _whole_line(ink: slots.SlotInk, image: np.ndarray, scale: float, slot: Numbe
     unsure one of the slot when it is surer, and agrees with the printed symbol."""
     h = slot.line_h
     left, right = round(slot.box[0] * scale), round((slot.right + 0.3 * h) * scale)
-    top, bottom = round((slot.core[0] - 0.6 * h) * scale), round((slot.core[1] + 0.6 * h) * scale)
-    if right - left < 8 or bottom - top < 8:
+    best: tuple[Any, Any] | None = None
+    for margin in LINE_MARGINS:  # the recogniser wants the line alone: a tighter band drops strokes above
+        top, bottom = round((slot.core[0] - margin * h) * scale), round((slot.core[1] + margin * h) * scale)
+        if right - left < 8 or bottom - top < 8:
+            return ink
+        got = (reader or read_line)(image[max(0, top):bottom, max(0, left):right])
+        parsed = parse_number(re.sub(r"^[^\w/]+", "", got.text))
+        if parsed is not None and parsed.number and parsed.symbol and (best is None or got.score > best[0].score):
+            best = got, parsed
+    if best is None:
         return ink
-    got = (reader or read_line)(image[max(0, top):bottom, max(0, left):right])
-    parsed = parse_number(re.sub(r"^[^\w/]+", "", got.text))
-    if parsed is None or not parsed.number or not parsed.symbol:
-        return ink
+    got, parsed = best
     if slot.printed and fold(slot.printed.split("-")[0]).upper().lstrip("/")[:2] != fold(parsed.symbol[0]).upper()[:2]:
         return ink  # the reading's symbol is not the printed one: it read something else
     current = ink.reading.conf if ink.reading is not None else 0.0

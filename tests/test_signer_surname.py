@@ -106,3 +106,23 @@ def test_a_signature_block_read_line_by_line():
     texts = [" ".join(v) for v in lines.values()]
     assert "Ngô Văn Công" in texts, texts
     assert any("PHÓ" in t for t in texts)
+
+
+@pytest.mark.parametrize(("read", "score", "value"), [
+    ("Tran Văn Le", 0.84, "Trần Văn Lộc"),  # one letter from "Trần", the rest as Tesseract read it: restored
+    ("Tran Văn Le", 0.5, "Tân Văn Lộc"),  # the recogniser too unsure
+    ("Nguyen Văn Le", 0.9, "Tân Văn Lộc"),  # "Nguyễn" is far from "Tân": not a misreading of it
+    ("Tran Lộc", 0.9, "Tân Văn Lộc"),  # not word for word
+])
+def test_a_first_word_one_letter_from_a_surname_is_that_surname(read: str, score: float, value: str) -> None:
+    from digitize.document.signer_surname import LineText
+
+    img = np.full((220, 900, 3), 250, np.uint8)
+    words = tuple(Word(text=t, left=200 + 150 * i, top=92, width=130, height=46, conf=90)
+                  for i, t in enumerate(["Tân", "Văn", "Lộc"]))
+    page = PageResult(page=1, width=900, height=220, words=words)
+    line = build_lines(page)[0]
+    found = _Found("Tân Văn Lộc", 0.8, "signer: 'Tân' is not a known surname", line=line)
+    out = restore_surname(found, lambda p: (img, 1.0), [1], reader=lambda crop: LineText(read, score))
+    assert out.value == value
+    assert (out.reason == RESTORED) == (value != "Tân Văn Lộc")

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RESTORED = "signer: start of the name read through the signature, without diacritics: check it"
 MIN_SCORE = 0.85  # the line recogniser's least confidence in a reading used here
+AGREE_SCORE = 0.6  # ... and where it agrees with Tesseract but for one letter of the first word
 _INCOMPLETE = ("signer: start of the name unreadable", "signer: only two words read")
 _NO_SURNAME = "is not a known surname"  # "Văn Diệu": the first word read is a middle name
 _SURNAMES_BARE: dict[str, set[str]] = {}
@@ -74,6 +75,22 @@ def lost_start(read: str, kept: Sequence[str]) -> list[str] | None:
     return None if any(p is None for p in parts) else [p for p in parts if p]
 
 
+def _surname_in_place(read: str, kept: Sequence[str]) -> list[str] | None:
+    """``kept`` with its first word (no surname: "Tân Văn Lộc") replaced by the surname the recogniser read in
+    its place ("Tran Văn Le" -> "Trần"), when that is one surname and one letter from the word Tesseract read;
+    None otherwise."""
+    tokens = [t for t in re.split(r"[\s.,;:]+", read) if t]
+    if len(tokens) != len(kept) or len(kept) < 2:
+        return None
+    names = _SURNAMES_BARE.get(_bare(tokens[0]), set())
+    if len(names) != 1:
+        return None
+    surname = next(iter(names))
+    if Levenshtein.distance(_bare(kept[0]), _bare(surname)) != 1:
+        return None
+    return [surname, *kept[1:]]
+
+
 def restore_surname(found: _Found, image_of: Callable[[int], Any], page_numbers: Sequence[int],
                     reader: Callable[[np.ndarray], LineText] = read_line) -> _Found:
     """``found`` with the lost start of its name restored (flagged), or unchanged.
@@ -92,9 +109,14 @@ def restore_surname(found: _Found, image_of: Callable[[int], Any], page_numbers:
     left, right = round((ln.left - 6 * h) * scale), round((ln.right + h) * scale)
     top, bottom = round((ln.top - 0.4 * h) * scale), round((ln.bottom + 0.4 * h) * scale)
     read = reader(image[max(0, top):bottom, max(0, left):right])
+    kept = found.value.split()
+    if reason.endswith(_NO_SURNAME) and read.score >= AGREE_SCORE:
+        swapped = _surname_in_place(read.text, kept)
+        if swapped is not None:
+            log.debug("signer's first word read again as a surname one letter from it")
+            return replace(found, value=canonical(" ".join(swapped)), conf=min(found.conf, 0.6), reason=RESTORED)
     if read.score < MIN_SCORE:
         return found
-    kept = found.value.split()
     start = lost_start(read.text, kept)
     if not start and reason.endswith(_NO_SURNAME) and len(kept) >= 3:  # the first word read is no surname:
         start, kept = lost_start(read.text, kept[1:]), kept[1:]  # the recogniser's word in its place

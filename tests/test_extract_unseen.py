@@ -289,3 +289,16 @@ def test_a_cong_van_trich_yeu_on_a_row_with_a_note_in_the_right_column() -> None
     assert any(w.text == "1." and w.left > split for w in s.words)
     md, _ = run(s.page())
     assert md.summary.value == vv
+
+
+@pytest.mark.parametrize(("date_line", "place"), [
+    ("Thành phố Hô Chí Minh, ngày 29 tháng 6 năm 2026", "Thành phố Hồ Chí Minh"),  # the unit word kept as printed
+    ("Up. Hô Chí Minh, ngày22tháng 01 năm 2013", "Tp. Hồ Chí Minh"),  # "Tp." misread, the day glued to its labels
+    ("Tp. Hồ Chí Minh, ngày 03 tháng 01 năm 2014", "Tp. Hồ Chí Minh"),
+    ("Hà Nói, ngày 26 tháng 01 năm 2026", "Hà Nội"),
+])
+def test_the_place_keeps_its_unit_word_and_is_respelt(date_line: str, place: str) -> None:
+    md, _ = run(page(issuer=("ĐẠI HỌC QUỐC GIA", "TRƯỜNG ĐẠI HỌC CÔNG NGHỆ THÔNG TIN"), number="01/TB-BGH",
+                     title="THÔNG BÁO", summary="Về việc tăng cường giám sát", date_line=date_line).page())
+    assert md.place.value == place
+    assert md.issued_date.value is not None

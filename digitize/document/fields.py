@@ -167,7 +167,7 @@ def find_number(sk: Skeleton, doc_type: DocType | None) -> _Found:
     return _Found(None, 0.0, "number: not found")
 
 
-_PLACE_DATE = re.compile(r"^(?P<place>.*?)[\s,.;]*\bng\S{1,4}?\s*[:.]?\s*[0-9OoIl|!]{1,2}\b")
+_PLACE_DATE = re.compile(r"^(?P<place>.*?)[\s,.;]*\bng\S{1,4}?\s*[:.]?\s*[0-9OoIl|!]{1,2}(?![0-9])")  # "ngày22tháng"
 
 
 def _date_line(ln: Line) -> tuple[str | None, dt.date | None]:
@@ -185,14 +185,29 @@ def _date_line(ln: Line) -> tuple[str | None, dt.date | None]:
     return (place or None), date
 
 
+# a unit word printed before a place's name ("Thành phố Hồ Chí Minh", "Tp. Hồ Chí Minh"; "Up." is "Tp." misread)
+_UNIT_PREFIX = re.compile(r"^(?:(?:Thành phố|Thị xã|Thị trấn)\s+|(?:[A-Z][pP]|TX|Tx)\.\s*)")
+
+
+def _split_unit(text: str) -> tuple[str, str]:
+    """(the unit word before a place's name as printed, "" for none; the name)."""
+    m = _UNIT_PREFIX.match(text)
+    if m is None:
+        return "", text
+    unit = m.group(0)
+    if re.match(r"^[A-Z][pP]\.", unit):
+        unit = "T" + unit[1:]  # "Up." / "Ip.": the only unit abbreviation ending in "p." is "Tp."
+    return unit, text[m.end():]
+
+
 def _is_place(text: str | None) -> bool:
     if not text:
         return False
-    words = text.split()
+    words = _split_unit(text)[1].split()
     return 1 <= len(words) <= 5 and all(w[:1].isupper() for w in words) and letter_ratio(text) > 0.85
 
 
-_PLACE_ONLY = re.compile(r"^(?P<place>[^\d,]{2,40}?)[\s,.;]*\bng[aà]\w{0,2}\b")
+_PLACE_ONLY = re.compile(r"^(?P<place>[^\d,]{2,40}?)[\s,.;]*\bng[aà][^\W\d]{0,2}(?![^\W\d])")
 
 
 def _header_place(sk: Skeleton) -> _Found | None:
@@ -212,11 +227,13 @@ def _header_place(sk: Skeleton) -> _Found | None:
 
 
 def _respelt(place: str) -> str:
-    """A place as the gazetteer spells it when exactly one unit has its letters ("Hà Nói" -> "Hà Nội")."""
+    """A place as the gazetteer spells it when exactly one unit has its letters ("Hà Nói" -> "Hà Nội"), after
+    the unit word printed before it ("Thành phố Hô Chí Minh" -> "Thành phố Hồ Chí Minh")."""
     from digitize.text import gazetteer
 
-    found = gazetteer.lookup(place)
-    return found.name if found.status in ("exact", "corrected") else canonical(place)
+    unit, name = _split_unit(place)
+    found = gazetteer.lookup(name)
+    return unit + (found.name if found.status in ("exact", "corrected") else canonical(name))
 
 
 def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:

@@ -302,3 +302,19 @@ def test_the_place_keeps_its_unit_word_and_is_respelt(date_line: str, place: str
                      title="THÔNG BÁO", summary="Về việc tăng cường giám sát", date_line=date_line).page())
     assert md.place.value == place
     assert md.issued_date.value is not None
+
+
+def test_a_date_cited_in_the_body_is_never_the_documents_date() -> None:
+    """No date line under the motto (a consolidated text): a date after a cited document's number is that
+    document's, not this one's; another date in running text is given only with a field-level reason."""
+    from digitize.document.fields import BODY_DATE
+
+    s = page(issuer=("BỘ QUỐC PHÒNG",), number=None, title="THÔNG TƯ", summary="Quy định lễ tang", date_line="")
+    s.line("Thông tư số 86/2016/TT-BQP ngày 20 tháng 6 năm 2016 của Bộ trưởng", 1500, x=1000)
+    md, reasons = run(s.page())
+    assert md.issued_date.value is None and any("issued_date" in r for r in reasons)
+    s.line("Hôm nay ngày 12 tháng 3 năm 2024 tại trụ sở", 1700, x=1000)
+    md, reasons = run(s.page())
+    body = BODY_DATE.split(": ", 1)[1]
+    assert md.issued_date.value == "2024-03-12" and body in (md.issued_date.reason or "")
+    assert any(body in r for r in reasons)

@@ -236,6 +236,11 @@ def _respelt(place: str) -> str:
     return unit + (found.name if found.status in ("exact", "corrected") else canonical(name))
 
 
+BODY_DATE = "issued_date: read from the body text, not from the date line under the motto"
+# a document cited before a date ("Quyết định số 12/QĐ-UBND ngày …", "văn bản số 879/SKH-ĐKKD ngày …")
+_CITED = re.compile(r"(\bso\b\s*:?\s*\S*\d\S*\s*$|\d+/[\w/.-]*[a-z][\w/.-]*\s*$|\bcua\b.*$)")
+
+
 def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
     """Issue date and place: the "<place>, ngày …" line right of the number, else above the signer."""
     cands: list[tuple[int, Line, str | None, dt.date]] = []
@@ -252,6 +257,8 @@ def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tupl
             in_header = (ln.page == 0 and ln.top < sk.header_bottom + ln.height
                          and ln.left >= sk.col_split - 0.05 * ln.page_width)
             rank = 0 if in_header and _is_place(place) else 1 if _is_place(place) else 2 if in_header else 3
+            if rank == 3 and _CITED.search(f.split("ngay")[0]):
+                continue  # "… Thông tư số 86/2016/TT-BQP ngày 20 tháng 6 năm 2016": another document's date
             cands.append((rank, ln, place, date))
     header_place = _header_place(sk)
     if not cands:
@@ -264,6 +271,8 @@ def find_date_place(sk: Skeleton, pages_lines: Sequence[Sequence[Line]]) -> tupl
                       line=ln), ln_place
     date_words = [w for w in ln.words if any(ch.isdigit() for ch in w.text)]
     date_f = _Found(date.isoformat(), _words_conf(date_words), line=ln)
+    if _rank == 3:  # a date in running text, with no place before it: perhaps not the document's own
+        date_f = _Found(date.isoformat(), min(date_f.conf, 0.5), BODY_DATE, line=ln)
     if _is_place(place):
         n = len(place.split()) if place else 0
         place_f = _Found(_respelt(place), _words_conf(ln.words[:n]), line=ln)

@@ -318,3 +318,27 @@ def test_a_date_cited_in_the_body_is_never_the_documents_date() -> None:
     body = BODY_DATE.split(": ", 1)[1]
     assert md.issued_date.value == "2024-03-12" and body in (md.issued_date.reason or "")
     assert any(body in r for r in reasons)
+
+
+def test_a_consolidated_text_takes_its_header_from_the_authentication_block_at_its_end() -> None:
+    """A văn bản hợp nhất opens like the circular it consolidates (heading, trích yếu, no issuer block, no number)
+    and is authenticated on its last page by a header-like block: body, number, place and date are read there."""
+    first = Sheet()
+    first.line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 230, cx=RIGHT)
+    first.line("Độc lập - Tự do - Hạnh phúc", 290, cx=RIGHT)
+    first.line("THÔNG TƯ", 500, size=56)
+    first.line("Quy định và hướng dẫn tổ chức lễ tang", 588, size=46)
+    body(first, 800, BODY)
+    last = Sheet()
+    body(last, 300, BODY)
+    last.line("BỘ QUỐC PHÒNG", 1200, cx=LEFT)
+    last.line("XÁC THỰC VĂN BẢN HỢP NHẤT", 1200, cx=RIGHT)
+    last.line("Số: 46/VBHN-BQP", 1290, cx=LEFT)
+    last.line("Hà Nội, ngày 04 tháng 5 năm 2026", 1290, cx=RIGHT)
+    footer(last, 1400, authority=("KT. BỘ TRƯỞNG", "THỨ TRƯỞNG"), name="Nguyễn Văn Gấu")
+    md, _ = run(first.page(1), last.page(2))
+    assert md.doc_type.value == "Thông tư"
+    assert md.number.value == "46/VBHN-BQP"
+    assert md.issued_date.value == "2026-05-04"
+    assert md.place.value == "Hà Nội"
+    assert md.issuer.value == "Bộ Quốc phòng"

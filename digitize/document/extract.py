@@ -83,6 +83,9 @@ def extract_metadata(
             doc_type_f = _Found(guess.name, 0.5, "doc_type: no heading, inferred from the number's symbol")
     issuer_f = issuer_by_symbol(check_issuer_locality(find_issuer(sk, number_f.line, pages_lines)),
                                  number_f.value, doc_type_f.value)
+    if issuer_f.value is None and number_f.value is None and len(usable) > 1:
+        number_f, date_f, place_f, issuer_f = _from_closing_block(usable, doc_type, number_f, date_f, place_f,
+                                                                  issuer_f)
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:
         summary_f = replace(summary_f, value=respell_places(summary_f.value))
@@ -121,6 +124,25 @@ def extract_metadata(
     )
     log.debug("extracted %s number=%s date=%s", md.doc_type.value, md.number.value, md.issued_date.value)
     return validate.review(md, dossier_id=dossier_id, today=today, doc_type=doc_type)
+
+
+def _from_closing_block(pages: Sequence[PageResult], doc_type: doctypes.DocType | None, *found: _Found
+                        ) -> tuple[_Found, ...]:
+    """Number, date, place and issuer of a consolidated text from its authentication block at the end, for
+    those the first page did not give (``found``: the first page's, in that order)."""
+    from digitize.document.consolidated import closing_header
+
+    got = closing_header(pages)
+    if got is None:
+        return found
+    sk, _page = got
+    number = find_number(sk, doc_type)
+    date, place = find_date_place(sk, [sk.lines])
+    issuer = check_issuer_locality(find_issuer(sk, number.line, [sk.lines]))
+    mine = (number, date, place, issuer)
+    log.debug("consolidated text: header read from its authentication block")
+    return tuple(f if f.value is not None or m.value is None else replace(m, line=None)
+                 for f, m in zip(found, mine, strict=True))
 
 
 _REQUIRED = ("doc_type", "number", "issued_date", "issuer", "place", "signer")

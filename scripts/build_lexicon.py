@@ -13,8 +13,11 @@ Sources (none of them is the benchmark corpus):
   spelling — filtered through a phonotactic pattern of Vietnamese syllables (onset, rhyme, one tone),
   so foreign words and abbreviations drop out.
 - **frequencies and bigrams**: ``scripts/lexicon/admin_text.txt`` (generic administrative prose and
-  formulas written for this project), ``scripts/lexicon/names.txt`` (common family, middle and given
-  names, written for this project) and the names of administrative units in
+  formulas written for this project), ``scripts/lexicon/admin_topics.txt`` (generic prose of the sectors
+  a province, district or commune writes about: internal affairs, education, health, finance and tax,
+  investment, land, justice, security, Party and mass organisations, administrative reform; written for
+  this project), ``scripts/lexicon/names.txt`` (common family, middle and given names, written for this
+  project) and the names of administrative units in
   ``digitize/data/gazetteer.tsv.gz`` (MIT, see ``scripts/build_gazetteer.py``).
 
 Output, one entry a line, gzip: ``S<TAB>syllable<TAB>count`` and ``B<TAB>left right<TAB>count``
@@ -44,7 +47,7 @@ from digitize.text.vntext import new_tone_style  # noqa: E402
 OUT = ROOT / "digitize" / "data" / "lexicon.tsv.gz"
 HUNSPELL = Path("/usr/share/hunspell/vi_VN.dic")
 TRAINEDDATA = Path("/usr/share/tesseract-ocr/5/tessdata/vie.traineddata")
-TEXTS = [ROOT / "scripts" / "lexicon" / "admin_text.txt", ROOT / "scripts" / "lexicon" / "names.txt"]
+TEXTS = [ROOT / "scripts" / "lexicon" / name for name in ("admin_text.txt", "admin_topics.txt", "names.txt")]
 GAZETTEER = ROOT / "digitize" / "data" / "gazetteer.tsv.gz"
 
 

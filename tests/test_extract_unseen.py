@@ -294,7 +294,9 @@ def test_a_cong_van_trich_yeu_on_a_row_with_a_note_in_the_right_column() -> None
 @pytest.mark.parametrize(("date_line", "place"), [
     ("Thành phố Hô Chí Minh, ngày 29 tháng 6 năm 2026", "Thành phố Hồ Chí Minh"),  # the unit word kept as printed
     ("Up. Hô Chí Minh, ngày22tháng 01 năm 2013", "Tp. Hồ Chí Minh"),  # "Tp." misread, the day glued to its labels
+    ("Ty. Hô Chí Minh, ngày 22 tháng 01 năm 2013", "Tp. Hồ Chí Minh"),
     ("Tp. Hồ Chí Minh, ngày 03 tháng 01 năm 2014", "Tp. Hồ Chí Minh"),
+    ("TP. Hồ Chí Minh, ngày 03 tháng 01 năm 2014", "TP. Hồ Chí Minh"),
     ("Hà Nói, ngày 26 tháng 01 năm 2026", "Hà Nội"),
 ])
 def test_the_place_keeps_its_unit_word_and_is_respelt(date_line: str, place: str) -> None:

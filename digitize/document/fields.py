@@ -185,8 +185,9 @@ def _date_line(ln: Line) -> tuple[str | None, dt.date | None]:
     return (place or None), date
 
 
-# a unit word printed before a place's name ("Thành phố Hồ Chí Minh", "Tp. Hồ Chí Minh"; "Up." is "Tp." misread)
-_UNIT_PREFIX = re.compile(r"^(?:(?:Thành phố|Thị xã|Thị trấn)\s+|(?:[A-Z][pP]|TX|Tx)\.\s*)")
+# a unit word printed before a place's name ("Thành phố Hồ Chí Minh", "Tp. Hồ Chí Minh"; "Up.", "Ty." misread "Tp.")
+_TP_MISREAD = r"(?:[A-SU-Z][pP]|T[a-oq-wyzA-OQ-WYZ])"  # "Up.", "Ty.": "Tp." with a letter misread
+_UNIT_PREFIX = re.compile(rf"^(?:(?:Thành phố|Thị xã|Thị trấn)\s+|(?:T[pP]|TX|Tx|{_TP_MISREAD})\.\s*)")
 
 
 def _split_unit(text: str) -> tuple[str, str]:
@@ -195,8 +196,8 @@ def _split_unit(text: str) -> tuple[str, str]:
     if m is None:
         return "", text
     unit = m.group(0)
-    if re.match(r"^[A-Z][pP]\.", unit):
-        unit = "T" + unit[1:]  # "Up." / "Ip.": the only unit abbreviation ending in "p." is "Tp."
+    if re.match(rf"^{_TP_MISREAD}\.", unit):
+        unit = "Tp" + unit[2:]  # "Up.", "Ty.": "Tp." misread (the only other is "Tx.", thị xã)
     return unit, text[m.end():]
 
 

@@ -106,3 +106,14 @@ def test_finishing_a_file_reads_the_signer_again_with_the_run_s_ocr_settings(
     else:  # the configured language is the one asked for (and its missing model is reported, the page kept)
         assert doc.metadata.signer.value is None
         assert "language data for 'xqz'" in caplog.text
+
+
+def test_the_line_detector_prints_nothing_of_its_own_on_an_empty_region(capfd: pytest.CaptureFixture[str]) -> None:
+    """rapidocr logs "The text detection result is empty" through its own stderr handler: the clerk's terminal
+    must not show it (library lines only with -v, through our logging)."""
+    from digitize.page.linereader import detect_lines
+
+    assert detect_lines(np.full((100, 300), 255, np.uint8)) == []
+    assert detect_lines(np.full((100, 300, 3), 255, np.uint8)) == []
+    out, err = capfd.readouterr()
+    assert "RapidOCR" not in out + err and "detection result" not in out + err

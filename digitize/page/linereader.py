@@ -42,10 +42,13 @@ def _rapidocr(task: str) -> Any:
     except ImportError as e:  # pragma: no cover - a broken install
         raise OcrError(f"the line recogniser is not installed (rapidocr): {e}") from e
     params = {"Global.use_det": task == "det", "Global.use_rec": task == "rec", "Global.use_cls": False,
-              "Global.log_level": "warning", "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+              "Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": 1,
               "EngineConfig.onnxruntime.inter_op_num_threads": 1}
     engine = RapidOCR(params=params)
-    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    quiet = logging.getLogger("RapidOCR")  # it prints to stderr by its own handler: into ours, errors only
+    quiet.handlers.clear()
+    quiet.propagate = True
+    quiet.setLevel(logging.ERROR)  # "The text detection result is empty" is no news here
     return engine
 
 

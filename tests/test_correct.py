@@ -113,3 +113,17 @@ def test_custom_lexicon() -> None:
 ])
 def test_year_and_number_formulas(read, printed):
     assert _fix(read, conf=97) == printed
+
+
+def test_a_lone_tilde_or_em_dash_read_surely_between_words_is_an_en_dash() -> None:
+    def line(*items: tuple[str, float]) -> list[Word]:
+        return [Word(t, 100 * i, 0, 90, 40, c, 1, 1, 1) for i, (t, c) in enumerate(items)]
+
+    out = C.correct_words(line(("Công", 97), ("nghiệp", 93), ("~", 71), ("Dịch", 97), ("vụ", 96)))
+    assert [w.text for w in out] == ["Công", "nghiệp", "–", "Dịch", "vụ"]
+    out = C.correct_words(line(("Công", 97), ("nghiệp", 93), ("—", 80), ("Dịch", 97)))
+    assert [w.text for w in out] == ["Công", "nghiệp", "–", "Dịch"]
+    out = C.correct_words(line(("Công", 97), ("nghiệp", 93), ("~", 30), ("Dịch", 97)))  # a speck
+    assert [w.text for w in out] == ["Công", "nghiệp", "Dịch"]
+    out = C.correct_words(line(("~", 90), ("Dịch", 97), ("vụ", 97)))  # not between two words
+    assert "–" not in [w.text for w in out]

@@ -287,9 +287,25 @@ def _formulas(toks: list[_Tok]) -> int:
     return changed
 
 
+_DASH_READS = frozenset({"~", "—", "―"})  # how Tesseract reads a lone en dash between words
+DASH_CONF = 60.0  # at or above this such a mark is print, not a speck
+
+
+def _dashes(words: Sequence[Word]) -> list[Word]:
+    """A lone "~" or "—" read surely between two words of one line is the en dash of "Công nghiệp – Dịch vụ"."""
+    out = list(words)
+    for i in range(1, len(out) - 1):
+        w, a, b = out[i], out[i - 1], out[i + 1]
+        if (w.text in _DASH_READS and w.conf >= DASH_CONF and _line_key(a) == _line_key(w) == _line_key(b)
+                and a.text[-1:].isalpha() and b.text[:1].isalpha()):
+            out[i] = dataclasses.replace(w, text="–")
+    return out
+
+
 def correct_words(words: Sequence[Word], lex: Lexicon | None = None) -> tuple[Word, ...]:
     """Correct a page's words (Tesseract reading order); boxes and confidences are kept."""
     lex = lex or lexicon()
+    words = _dashes(words)
     toks = [_split(w) for w in words]
     toks = [t for t in toks if not _is_noise(t)]
     changed = 0

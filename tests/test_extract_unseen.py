@@ -344,3 +344,28 @@ def test_a_consolidated_text_takes_its_header_from_the_authentication_block_at_i
     assert md.issued_date.value == "2026-05-04"
     assert md.place.value == "Hà Nội"
     assert md.issuer.value == "Bộ Quốc phòng"
+
+
+def test_the_second_look_at_a_moved_block_reads_the_page_where_the_block_was() -> None:
+    """The authentication block is read as if at the top of a page: the pen reader's boxes and image follow it."""
+    import numpy as np
+
+    from digitize.document.consolidated import shifted_reocr
+    from digitize.models import Word
+
+    asked: list[tuple[int, tuple[int, int, int, int]]] = []
+
+    def reocr(page: int, box: tuple[int, int, int, int]) -> list[Word]:
+        asked.append((page, box))
+        return [Word("46", box[0], box[1] + 5, 40, 30, 90.0)]
+
+    image = np.arange(1000 * 10, dtype=np.uint8).reshape(1000, 10) % 251
+    reocr.image_of = lambda page: (image, 2.0)  # type: ignore[attr-defined]
+    reocr.lang, reocr.timeout = "vie", 30.0  # type: ignore[attr-defined]
+    moved = shifted_reocr(reocr, 300)
+    words = moved(26, (10, 20, 200, 60))
+    assert asked == [(26, (10, 320, 200, 360))]
+    assert words[0].top == 25  # back in the moved block's coordinates
+    img, scale = moved.image_of(26)
+    assert scale == 2.0 and img.shape == (400, 10) and (img[0] == image[600]).all()
+    assert (moved.lang, moved.timeout) == ("vie", 30.0)

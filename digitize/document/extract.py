@@ -85,7 +85,7 @@ def extract_metadata(
                                  number_f.value, doc_type_f.value)
     if issuer_f.value is None and number_f.value is None and len(usable) > 1:
         number_f, date_f, place_f, issuer_f = _from_closing_block(usable, doc_type, number_f, date_f, place_f,
-                                                                  issuer_f)
+                                                                  issuer_f, reocr=reocr)
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:
         summary_f = replace(summary_f, value=respell_places(summary_f.value))
@@ -126,18 +126,23 @@ def extract_metadata(
     return validate.review(md, dossier_id=dossier_id, today=today, doc_type=doc_type)
 
 
-def _from_closing_block(pages: Sequence[PageResult], doc_type: doctypes.DocType | None, *found: _Found
-                        ) -> tuple[_Found, ...]:
+def _from_closing_block(pages: Sequence[PageResult], doc_type: doctypes.DocType | None, *found: _Found,
+                        reocr: Reocr | None = None) -> tuple[_Found, ...]:
     """Number, date, place and issuer of a consolidated text from its authentication block at the end, for
-    those the first page did not give (``found``: the first page's, in that order)."""
-    from digitize.document.consolidated import closing_header
+    those the first page did not give (``found``: the first page's, in that order); its pen-filled number
+    and day are read as on a first page."""
+    from digitize.document.consolidated import closing_header, shifted_reocr
 
     got = closing_header(pages)
     if got is None:
         return found
-    sk, _page = got
+    sk, block, shift = got
     number = find_number(sk, doc_type)
     date, place = find_date_place(sk, [sk.lines])
+    if getattr(reocr, "image_of", None) is not None:
+        from digitize.document import handwriting_fill
+
+        number, date = handwriting_fill.recheck(number, date, shifted_reocr(reocr, shift), block, sk)
     issuer = check_issuer_locality(find_issuer(sk, number.line, [sk.lines]))
     mine = (number, date, place, issuer)
     log.debug("consolidated text: header read from its authentication block")

@@ -369,3 +369,10 @@ def test_the_second_look_at_a_moved_block_reads_the_page_where_the_block_was() -
     img, scale = moved.image_of(26)
     assert scale == 2.0 and img.shape == (400, 10) and (img[0] == image[600]).all()
     assert (moved.lang, moved.timeout) == ("vie", 30.0)
+
+
+def test_the_issuing_bodys_head_noun_is_spelt_right() -> None:
+    """A tone mark lost on the header's capitals ("HỘI ĐÔNG ĐỊNH GIÁ"): the head noun of the body is respelt."""
+    md, _ = run(page(issuer=("UBND TỈNH BẮC GIANG", "HỘI ĐÔNG ĐỊNH GIÁ"), number="10/TTr-HĐ", title="TỜ TRÌNH",
+                     summary="Phê duyệt giá trị còn lại", date_line="Bắc Giang, ngày 2 tháng 3 năm 2012").page())
+    assert md.issuer.value.startswith("Hội đồng định giá")

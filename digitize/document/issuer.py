@@ -29,6 +29,13 @@ _ORG_HEADS = (
     "thanh uy", "dang bo", "chi bo", "doan thanh nien", "cong ty", "tong cong ty", "hop tac xa", "ngan hang",
     "lien doan", "hoi lien hiep", "quoc hoi", "kiem toan", "thu vien", "bao tang",
 )
+# how the head nouns of _ORG_HEADS are spelt (a lost or wrong tone mark on the header's capitals is repaired)
+_HEAD_SPELLING = {fold(x): x for x in (
+    "Ủy ban nhân dân", "Hội đồng nhân dân", "Phòng", "Sở", "Bộ", "Cục", "Chi cục", "Tổng cục", "Ban", "Trung tâm",
+    "Văn phòng", "Trường", "Bệnh viện", "Công an", "Bảo hiểm", "Kho bạc", "Chi nhánh", "Đảng ủy", "Thanh tra",
+    "Tòa án", "Viện kiểm sát", "Đội", "Hạt", "Trạm", "Hội đồng", "Khoa", "Viện", "Học viện", "Đại học", "Bộ phận",
+    "Chính phủ", "Tỉnh ủy", "Huyện ủy", "Thành ủy", "Đảng bộ", "Chi bộ", "Công ty", "Tổng công ty", "Hợp tác xã",
+    "Ngân hàng", "Liên đoàn", "Quốc hội", "Kiểm toán", "Thư viện", "Bảo tàng")}
 _UNITS = ("tinh", "thanh pho", "huyen", "quan", "thi xa", "xa", "phuong", "thi tran")
 _EXPAND = {"ubnd": "Ủy ban nhân dân", "hdnd": "Hội đồng nhân dân", "tp": "thành phố", "tx": "thị xã",
            "tt": "thị trấn", "kcn": "khu công nghiệp", "kkt": "khu kinh tế", "ccn": "cụm công nghiệp",
@@ -84,6 +91,16 @@ def _org_case(text: str) -> str:
             cap_next = True
         i += 1
     return " ".join(out)
+
+
+def _respelt_head(name: str) -> str:
+    """``name`` with its head noun spelt right ("Hội đông định giá" -> "Hội đồng định giá")."""
+    words = name.split(" ")
+    for n in (4, 3, 2, 1):
+        spelling = _HEAD_SPELLING.get(fold(" ".join(words[:n])))
+        if spelling is not None and len(words) >= n:
+            return " ".join([spelling, *words[n:]])
+    return name
 
 
 def _trim(name: str) -> str:
@@ -261,7 +278,7 @@ def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Se
                 break
     known_places = _place_names(pages_lines)
     agency = _canonical_agency(head)
-    body = agency[0] if agency else _org_case(head)
+    body = agency[0] if agency else _respelt_head(_org_case(head))
     value = body
     if unit is not None and locality:
         spelling = _best_spelling(locality, [n for u, n in known_places if u == unit])

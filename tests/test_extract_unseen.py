@@ -376,3 +376,25 @@ def test_the_issuing_bodys_head_noun_is_spelt_right() -> None:
     md, _ = run(page(issuer=("UBND TỈNH BẮC GIANG", "HỘI ĐÔNG ĐỊNH GIÁ"), number="10/TTr-HĐ", title="TỜ TRÌNH",
                      summary="Phê duyệt giá trị còn lại", date_line="Bắc Giang, ngày 2 tháng 3 năm 2012").page())
     assert md.issuer.value.startswith("Hội đồng định giá")
+
+
+def test_a_stamps_strokes_read_as_tall_words_do_not_pull_the_trich_yeu_into_the_stamp() -> None:
+    """An incoming-mail stamp just left of the trích yếu: its strokes, read as three-line-tall "words" of low
+    confidence, would chain the trích yếu's first words onto the stamp's row; they are marks, not text. Quotes
+    around the whole trích yếu are typography, not part of it."""
+    from digitize.models import Word
+
+    s = page(issuer=("ỦY BAN NHÂN DÂN", "TỈNH BẮC GIANG"), number="2668/KH-UBND", title="KẾ HOẠCH", summary=None,
+             date_line="Bắc Giang, ngày 26 tháng 11 năm 2010")
+    first = ["“Ứng", "dụng", "và", "phát", "triển", "công", "nghệ", "thông", "tin", "trong", "cơ", "quan"]
+    x = 590  # the row centred under the heading
+    for i, t in enumerate(first):
+        tall = i == 0  # the opening word touches the stamp's ink: its box is taller
+        s.words.append(Word(t, x, 700 if tall else 720, 22 * len(t) + 10, 79 if tall else 44, 89.0 if tall else 96.0))
+        x += 22 * len(t) + 26
+    s.line("nhà nước tỉnh Bắc Giang giai đoạn 2011-2015”", 800, size=44)
+    s.words += [Word(")EN", 280, 655, 60, 69, 62.0), Word("Lạy", 340, 660, 60, 133, 0.0),
+                Word("vấn", 400, 640, 80, 158, 31.0), Word("đa", 490, 650, 60, 154, 53.0)]
+    md, _ = run(s.page())
+    assert md.summary.value == ("Ứng dụng và phát triển công nghệ thông tin trong cơ quan nhà nước tỉnh Bắc Giang "
+                                "giai đoạn 2011-2015")

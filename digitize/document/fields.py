@@ -293,8 +293,11 @@ def _is_vv(folded: str) -> bool:
 
 
 def _clean_summary(text: str) -> str:
-    """Trích yếu text: leading dashes and stray full stops inside the sentence removed."""
-    text = collapse(text).lstrip(" -–—_.,;:'\"")
+    """Trích yếu text: leading dashes, quotes around the whole of it and stray full stops inside it removed."""
+    text = collapse(text).lstrip(" -–—_.,;:'")
+    if text[:1] in "“\"" and not any(c in "”\"" for c in text[1:-1]):
+        text = text[1:].rstrip(" ”\"")  # “Ứng dụng … 2011-2015”: the whole trích yếu in quotes
+    text = text.lstrip(' "')
     text = re.sub(r"\s*\.\s+(?=[a-zà-ỹđ])", " ", text)
     text = re.sub(r"\s+[^\W\dIVXLC]$", "", text.rstrip(" .;,"))  # a lone letter after the end: a speck read
     return canonical(text.rstrip(" .;,"))

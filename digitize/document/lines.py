@@ -67,6 +67,10 @@ class Line:
         return fold(self.text)
 
 
+TALL = 2.5  # a "word" this many text heights tall ...
+TALL_CONF = 60.0  # ... read with less confidence than this is a mark, not text
+
+
 def _is_noise(w: Word) -> bool:
     """Rules, underlines and specks that carry no text."""
     t = w.text.strip()
@@ -94,6 +98,8 @@ def group_rows(words: Sequence[Word]) -> list[list[Word]]:
     if not ws:
         return []
     h = _text_height(ws)
+    # a stamp's or a signature's stroke read as a word: far taller than the print and read unsurely
+    ws = [w for w in ws if not (w.height > TALL * h and 0 <= w.conf < TALL_CONF)]
     rows: list[list[Word]] = []
     def centres(w: Word) -> tuple[float, ...]:
         # a word merged with a seal or an underline is too tall: its text sits at its top or bottom

@@ -398,3 +398,11 @@ def test_a_stamps_strokes_read_as_tall_words_do_not_pull_the_trich_yeu_into_the_
     md, _ = run(s.page())
     assert md.summary.value == ("Ứng dụng và phát triển công nghệ thông tin trong cơ quan nhà nước tỉnh Bắc Giang "
                                 "giai đoạn 2011-2015")
+
+
+def test_a_police_department_with_a_word_lost_is_named_from_the_list_of_bodies() -> None:
+    s = page(issuer=("CÔNG AN THÀNH PHỐ ĐÀ NẴNG", "PHÒNG AN CHÍNH TRỊ NỘI BỘ"), number="115/CV-PA83", title=None,
+             summary=None, vv="V/v thông báo hoạt động", date_line="Đà Nẵng, ngày 5 tháng 3 năm 2018")
+    s.line("Kính gửi: Công an các quận, huyện", 560, cx=RIGHT, size=40)
+    md, _ = run(s.page())
+    assert md.issuer.value.startswith("Phòng An ninh chính trị nội bộ")

@@ -142,6 +142,18 @@ _AGENCIES = (
     "Bộ Khoa học và Công nghệ", "Bộ Lao động - Thương binh và Xã hội", "Bộ Văn hóa, Thể thao và Du lịch",
     "Ngân hàng Nhà nước Việt Nam", "Kiểm toán nhà nước", "Tòa án nhân dân tối cao", "Viện kiểm sát nhân dân tối cao",
     "Tổng cục Thuế", "Cục Thuế", "Cục Hải quan", "Kho bạc Nhà nước",
+    # public security, defence, Party and mass organisations, service centres (provincial and district level)
+    "Phòng An ninh chính trị nội bộ", "Phòng An ninh kinh tế", "Phòng An ninh mạng và phòng, chống tội phạm sử dụng "
+    "công nghệ cao", "Phòng Cảnh sát hình sự", "Phòng Cảnh sát giao thông", "Phòng Cảnh sát kinh tế",
+    "Phòng Cảnh sát quản lý hành chính về trật tự xã hội", "Phòng Cảnh sát phòng cháy, chữa cháy và cứu nạn, cứu hộ",
+    "Phòng Cảnh sát điều tra tội phạm về ma túy", "Phòng Quản lý xuất nhập cảnh",
+    "Bộ Chỉ huy Quân sự", "Ban Chỉ huy Quân sự", "Bộ Chỉ huy Bộ đội Biên phòng", "Ban Tuyên giáo", "Ban Tổ chức",
+    "Ban Dân vận", "Ủy ban Kiểm tra", "Ủy ban Mặt trận Tổ quốc Việt Nam", "Hội Liên hiệp Phụ nữ", "Hội Nông dân",
+    "Hội Cựu chiến binh", "Liên đoàn Lao động", "Trung tâm Phục vụ hành chính công", "Trung tâm Hành chính công",
+    "Trung tâm Công nghệ thông tin và Truyền thông", "Trung tâm Kiểm soát bệnh tật", "Bệnh viện Đa khoa",
+    "Cục Thống kê", "Sở Dân tộc và Tôn giáo", "Sở Du lịch", "Ban Dân tộc",
+    "Văn phòng Đoàn đại biểu Quốc hội và Hội đồng nhân dân", "Văn phòng Tỉnh ủy", "Văn phòng Huyện ủy",
+    "Phòng Văn hóa - Xã hội", "Phòng Kinh tế - Hạ tầng và Đô thị",
 )
 _AGENCIES_FOLDED = {fold(a): a for a in _AGENCIES}
 

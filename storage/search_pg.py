@@ -1,0 +1,103 @@
+"""PostgreSQL's side of the search (storage/search.py): the tiers as tsvector conditions, and the reads.
+
+Common words make GIN costly: a word in most documents has a posting list of most rows, and a GIN
+bitmap scan decodes every list it is given (six such words: ~95 ms at 1,000,000 documents) before
+the first row is returned, once per query. The planner, multiplying the words' frequencies as if they
+were independent, also expects a handful of rows where there are tens of thousands. So:
+
+- the total (matches counted up to the cap, in no order) takes only the query's rarest word from the
+  GIN index (frequencies: the planner's own ``most_common_elems`` statistics) and checks the others on
+  the rows it reads, stopping at the cap;
+- the window (the newest matches of the widest tier, ranked in SQL) is read in issued-date order from
+  the date index among the newest ``SPAN`` documents, every word checked on the row, stopping when it
+  has ``WINDOW`` matches: as search engines stop early on an index sorted by date. Its tiers are
+  computed on those rows only;
+- what the window leaves open (better tiers' older members, or a sparse match set) is asked tier by
+  tier with the indexable conditions, where the planner's GIN scans are good at rare words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs
+from storage.schema import documents
+from storage.search_rank import build_tiers
+
+SPAN = 4000  # the window is looked for among this many newest documents (by issued date)
+Cond = sa.ColumnElement[bool]
+
+
+def ts(column: str, func: str, text: str, *, indexable: bool = True) -> Cond:
+    """``column @@ func('simple', text)``; not ``indexable``: the same test as a function call, which the
+    planner does not match to the GIN index (it is checked on the rows another index reads)."""
+    query = getattr(sa.func, func)(sa.literal_column("'simple'::regconfig"), text)
+    if indexable:
+        return sa.literal_column(column).op("@@")(query)
+    return sa.func.ts_match_vq(sa.literal_column(column), query, type_=sa.Boolean)
+
+
+def tier_conditions(q_words: list[str], both: Callable[[Any, Any], Any], *, indexable: bool = True) -> list[Cond]:
+    """The seven tiers (storage/search.py) as conditions on the tsvector columns."""
+    exact, folded = " ".join(q_words), " ".join(fold(w) for w in q_words)
+    all_e = ts("search_exact_tsv", "plainto_tsquery", exact, indexable=indexable)
+    any_e = ts("search_exact_tsv", "to_tsquery", " | ".join(lexeme(w) for w in q_words), indexable=indexable)
+    all_f = ts("search_folded_tsv", "plainto_tsquery", folded, indexable=indexable)
+    if len(q_words) == 1:
+        phrase_e, phrase_f = all_e, all_f
+    else:
+        phrase_e = ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(q_words, PAIR_EXACT)),
+                      indexable=indexable)
+        phrase_f = ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(folded.split(" "), PAIR_FOLDED)),
+                      indexable=indexable)
+    return build_tiers(phrase_e, phrase_f, all_e, any_e, all_f, both)
+
+
+def lexeme(word: str) -> str:
+    return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
+
+
+def rarest(conn: Connection, folded_words: list[str]) -> str:
+    """The query word in the fewest documents by the planner's statistics (``most_common_elems`` of the
+    folded tsvector: a word not listed is rarer than every listed one)."""
+    rows = conn.exec_driver_sql(
+        "SELECT e, f FROM pg_stats, unnest(most_common_elems::text::text[], most_common_elem_freqs) AS u(e, f) "
+        "WHERE tablename = 'documents' AND attname = 'search_folded_tsv' AND schemaname = current_schema() "
+        "AND e = ANY(%(words)s)", {"words": folded_words}).all()
+    freq = {e: f for e, f in rows}
+    return min(folded_words, key=lambda w: freq.get(w, 0.0))
+
+
+def count_condition(conn: Connection, q_words: list[str]) -> Cond:
+    """The widest tier for counting: the rarest word through the GIN index, every word checked on the row."""
+    folded_words = [fold(w) for w in q_words]
+    rare = ts("search_folded_tsv", "to_tsquery", lexeme(rarest(conn, folded_words)))
+    if len(set(folded_words)) == 1:
+        return rare
+    return sa.and_(rare, ts("search_folded_tsv", "plainto_tsquery", " ".join(folded_words), indexable=False))
+
+
+def span_start(conn: Connection, where: list[Cond]) -> str | None:
+    """The issued date of the ``SPAN``-th newest document (of those ``where`` allows by date: only date
+    conditions matter here), read from the date index; None when there are fewer."""
+    c = documents.c
+    return conn.execute(sa.select(c.issued_date).where(c.issued_date.is_not(None), *where)
+                        .order_by(c.issued_date.desc().nulls_last(), c.doc_id).offset(SPAN).limit(1)).scalar()
+
+
+def after(date: str | None, doc_id: str) -> Cond:
+    """Rows after (date, doc_id) in the newest-first order: issued date descending, no date last, doc_id."""
+    c = documents.c
+    if date is None:
+        return sa.and_(c.issued_date.is_(None), c.doc_id > doc_id)
+    return sa.or_(c.issued_date < date, sa.and_(c.issued_date == date, c.doc_id > doc_id), c.issued_date.is_(None))
+
+
+def planner(conn: Connection, **settings: bool) -> None:
+    """Switch planner methods for the rest of the transaction (``SET LOCAL``)."""
+    for name, on in settings.items():
+        conn.exec_driver_sql(f"SET LOCAL enable_{name} = {'on' if on else 'off'}")

@@ -268,13 +268,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
 
     want = query.offset + query.limit
     # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
-    if q_words:
-        pg.planner(conn, seqscan=False)  # the rarest word's GIN scan, not a walk of the table
-        head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(pg.count_condition(conn, q_words), *where)
-                                           .limit(TOTAL_CAP + 1))]
-        pg.planner(conn, seqscan=True)
-    else:
-        head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(*where).limit(TOTAL_CAP + 1))]
+    head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
             else sa.literal(0)).label("tier")
     if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here

@@ -1,19 +1,19 @@
 """PostgreSQL's side of the search (storage/search.py): the tiers as tsvector conditions, and the reads.
 
 Common words make GIN costly: a word in most documents has a posting list of most rows, and a GIN
-bitmap scan decodes every list it is given (six such words: ~95 ms at 1,000,000 documents) before
+bitmap scan decodes every list it is given (six such words: ~60-95 ms at 1,000,000 documents) before
 the first row is returned, once per query. The planner, multiplying the words' frequencies as if they
-were independent, also expects a handful of rows where there are tens of thousands. So:
+were independent, also expects a handful of rows where there are tens of thousands, and sorts them all.
+So the window (the newest matches of the widest tier, ranked in SQL) is read in issued-date order from
+the date index among the newest ``SPAN`` documents, every word checked on the row (the planner is kept
+off the GIN bitmap for that query), stopping when it has ``WINDOW`` matches, as search engines stop
+early on an index sorted by date; its tiers are computed on those rows only. The total (matches counted
+up to the cap, in no order) is one GIN scan; what the window leaves open (better tiers' older members,
+or a match set too sparse for the span) is asked with the indexable conditions.
 
-- the total (matches counted up to the cap, in no order) takes only the query's rarest word from the
-  GIN index (frequencies: the planner's own ``most_common_elems`` statistics) and checks the others on
-  the rows it reads, stopping at the cap;
-- the window (the newest matches of the widest tier, ranked in SQL) is read in issued-date order from
-  the date index among the newest ``SPAN`` documents, every word checked on the row, stopping when it
-  has ``WINDOW`` matches: as search engines stop early on an index sorted by date. Its tiers are
-  computed on those rows only;
-- what the window leaves open (better tiers' older members, or a sparse match set) is asked tier by
-  tier with the indexable conditions, where the planner's GIN scans are good at rare words.
+Checking the words on a row costs ~10 us (the tsvectors are TOASTed: each check reads and decompresses
+them), so the date-order walk pays only while matches are dense; counting through the rarest word's
+GIN scan with the other words checked on the rows was measured slower than the full GIN scan.
 """
 
 from __future__ import annotations
@@ -59,26 +59,6 @@ def tier_conditions(q_words: list[str], both: Callable[[Any, Any], Any], *, inde
 
 def lexeme(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
-
-
-def rarest(conn: Connection, folded_words: list[str]) -> str:
-    """The query word in the fewest documents by the planner's statistics (``most_common_elems`` of the
-    folded tsvector: a word not listed is rarer than every listed one)."""
-    rows = conn.exec_driver_sql(
-        "SELECT e, f FROM pg_stats, unnest(most_common_elems::text::text[], most_common_elem_freqs) AS u(e, f) "
-        "WHERE tablename = 'documents' AND attname = 'search_folded_tsv' AND schemaname = current_schema() "
-        "AND e = ANY(%(words)s)", {"words": folded_words}).all()
-    freq = {e: f for e, f in rows}
-    return min(folded_words, key=lambda w: freq.get(w, 0.0))
-
-
-def count_condition(conn: Connection, q_words: list[str]) -> Cond:
-    """The widest tier for counting: the rarest word through the GIN index, every word checked on the row."""
-    folded_words = [fold(w) for w in q_words]
-    rare = ts("search_folded_tsv", "to_tsquery", lexeme(rarest(conn, folded_words)))
-    if len(set(folded_words)) == 1:
-        return rare
-    return sa.and_(rare, ts("search_folded_tsv", "plainto_tsquery", " ".join(folded_words), indexable=False))
 
 
 def span_start(conn: Connection, where: list[Cond]) -> str | None:

@@ -91,18 +91,3 @@ def test_postgresql_date_parts_come_from_statistics(index: Index) -> None:
                                                   .where(search_module.documents.c.issued_date.is_not(None))))
     assert len(cuts) == 1 and dates[-5] <= cuts[0] <= dates[-1]  # ~1 % newest (of 49 dates: the last few)
 
-
-def test_postgresql_counts_through_the_rarest_word(index: Index) -> None:
-    """The total is counted from the GIN index of the query's rarest word (planner statistics), the other
-    words checked on the rows: the same total as every word through the index."""
-    fill(index)
-    with index.engine.connect() as conn:
-        if conn.dialect.name != "postgresql":
-            return
-        # "kien" is in every document, "ong" in one in seven ("cho ông Kiến"), "nope" in none (not in the
-        # statistics: the rarest)
-        assert search_pg.rarest(conn, ["kien", "ong"]) == "ong"
-        assert search_pg.rarest(conn, ["kien", "nope", "ong"]) == "nope"
-    assert index.search(SearchQuery(q="kiến ông")).total == 9  # i % 7 == 0
-    assert index.search(SearchQuery(q="ông kiến xương")).total == 6  # and an issuer in Kiến Xương: i % 5 < 3
-    assert index.search(SearchQuery(q="ông nope")).total == 0

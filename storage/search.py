@@ -275,7 +275,8 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
         rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
-    window = _pg_window(conn, q_words, where, dates, tier) if q_words else []
+    filtered = bool(query.doc_type or query.issuer)
+    window = _pg_window(conn, q_words, where, dates, tier, filtered, want) if q_words else []
     if len(window) >= want:
         older = pg.after(window[-1][2], window[-1][0])
 
@@ -317,15 +318,18 @@ def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnEle
 
 
 def _pg_window(conn: Connection, q_words: list[str], where: list[sa.ColumnElement[bool]],
-               dates: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int]) -> list[tuple[Any, int, Any]]:
+               dates: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], filtered: bool, want: int
+               ) -> list[tuple[Any, int, Any]]:
     """PostgreSQL: the newest ``WINDOW`` matches of the widest tier among the newest ``SPAN`` documents
-    (date index order, the words checked on each row), with their tiers: (doc_id, tier, issued_date)."""
+    (date index order, the words checked on each row; ``filtered``: ``WINDOW_FILTERED`` (at least ``want``)
+    among ``SPAN_FILTERED``), with their tiers: (doc_id, tier, issued_date)."""
     c = documents.c
-    start = pg.span_start(conn, dates)
+    size = max(pg.WINDOW_FILTERED, want) if filtered else WINDOW
+    start = pg.span_start(conn, dates, pg.SPAN_FILTERED if filtered else pg.SPAN)
     span = [c.issued_date >= start] if start else []
     widest = pg.tier_conditions(q_words, sa.and_, indexable=False)[-1]
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
-    inner = (sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(WINDOW).subquery())
+    inner = (sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(size).subquery())
     pg.planner(conn, bitmapscan=False)  # the date index in order, not a GIN bitmap of every match
     rows = conn.execute(sa.select(c.doc_id, tier, c.issued_date).join_from(documents, inner, c.doc_id == inner.c.doc_id)
                         .order_by(*order)).all()

@@ -29,6 +29,8 @@ from storage.schema import documents
 from storage.search_rank import build_tiers
 
 SPAN = 4000  # the window is looked for among this many newest documents (by issued date)
+# with a type or issuer filter, checked on a row before its words (cheap columns), further, for fewer matches
+SPAN_FILTERED, WINDOW_FILTERED = 20000, 40
 Cond = sa.ColumnElement[bool]
 
 
@@ -61,12 +63,12 @@ def lexeme(word: str) -> str:
     return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
 
 
-def span_start(conn: Connection, where: list[Cond]) -> str | None:
-    """The issued date of the ``SPAN``-th newest document (of those ``where`` allows by date: only date
+def span_start(conn: Connection, where: list[Cond], span: int) -> str | None:
+    """The issued date of the ``span``-th newest document (of those ``where`` allows by date: only date
     conditions matter here), read from the date index; None when there are fewer."""
     c = documents.c
     return conn.execute(sa.select(c.issued_date).where(c.issued_date.is_not(None), *where)
-                        .order_by(c.issued_date.desc().nulls_last(), c.doc_id).offset(SPAN).limit(1)).scalar()
+                        .order_by(c.issued_date.desc().nulls_last(), c.doc_id).offset(span).limit(1)).scalar()
 
 
 def after(date: str | None, doc_id: str) -> Cond:

@@ -55,11 +55,6 @@ def tier_function(q_words: list[str]) -> Callable[[str, str, str], int]:
     return tier
 
 
-def tier_of(q_words: list[str], lower: str, folded: str, word_pairs: str) -> int:
-    """The tier of one document (see ``tier_function``)."""
-    return tier_function(q_words)(lower, folded, word_pairs)
-
-
 def better_than(tiers: list[Any], best: int, either: Callable[[Any, Any], Any]) -> Any:
     """The condition of tiers 0..best-1 together, from the tiers' conditions (``build_tiers``): the first
     four are nested (each holds for the one before), and every word spelt exactly implies some are."""

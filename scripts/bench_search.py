@@ -10,6 +10,10 @@ migration builds the full-text index over the existing rows (its time is printed
 
     .venv/bin/python scripts/bench_search.py                       # 1,000,000 documents, both back-ends
     .venv/bin/python scripts/bench_search.py --documents 100000 --backend sqlite
+    .venv/bin/python scripts/bench_search.py --reuse /tmp/bench1m     # load once, measure again and again
+
+With ``--reuse DIR`` the loaded, migrated SQLite archive and PostgreSQL cluster are kept in DIR and a
+later run with the same DIR (and ``--documents``) measures them again without loading.
 
 Targets (issue 15): search p99 <= 100 ms, dossier lookup p99 <= 20 ms, on both back-ends.
 """
@@ -146,6 +150,10 @@ def measure(index: Index, codes: list[str], args: argparse.Namespace) -> dict[st
         by_query.setdefault(q.q or "", []).append(ms)
     worst = max(by_query.items(), key=lambda kv: pct(kv[1], 99))
     print(f"  slowest query kind: {worst[0]!r} p99 {pct(worst[1], 99):.1f} ms")
+    if args.breakdown:
+        slow = sorted(zip(search_lat, queries, strict=True), key=lambda t: -t[0])[:args.breakdown]
+        for ms, q in slow:
+            print(f"    {ms:7.1f} ms  {describe(q)}")
     lookups = [rng.choice(codes) for _ in range(args.lookups)]
     for code in lookups[:50]:
         index.dossier_documents(code)
@@ -156,6 +164,15 @@ def measure(index: Index, codes: list[str], args: argparse.Namespace) -> dict[st
         lookup_lat.append((time.perf_counter() - t0) * 1000)
         assert docs, code
     return {"search": search_lat, "dossier lookup": lookup_lat}
+
+
+def describe(q: SearchQuery) -> str:
+    """A query in one line (only what is set)."""
+    parts = [f"q={q.q!r}"]
+    parts += [f"{k}={v!r}" for k, v in (("type", q.doc_type), ("issuer", q.issuer), ("from", q.date_from))
+              if v is not None]
+    parts += ["cleared"] * q.cleared_only + [f"offset={q.offset}"] * bool(q.offset)
+    return " ".join(parts)
 
 
 def show_ranking(index: Index) -> None:
@@ -175,15 +192,21 @@ def lookup_plan(index: Index, code: str) -> str:
     return " | ".join(str(r[-1]).strip() for r in rows)
 
 
-def bench(name: str, url: str, load: Callable[[], float], args: argparse.Namespace) -> dict[str, list[float]]:
-    print(f"{name}: loading {args.documents:,} documents")
-    secs = load()
-    print(f"  bulk load (schema v2): {secs:.0f} s")
-    t0 = time.perf_counter()
-    index = Index.from_url(url)
-    print(f"  migration to v{len(MIGRATIONS)} (builds the full-text index): {time.perf_counter() - t0:.0f} s")
-    with index.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+def bench(name: str, url: str, load: Callable[[], float] | None, args: argparse.Namespace
+          ) -> dict[str, list[float]]:
+    """Load (unless ``load`` is None: a kept database), migrate, and measure one back-end."""
+    if load is None:
+        print(f"{name}: reusing the loaded documents")
+        index = Index.from_url(url)
+    else:
+        print(f"{name}: loading {args.documents:,} documents")
+        secs = load()
+        print(f"  bulk load (schema v2): {secs:.0f} s")
+        t0 = time.perf_counter()
+        index = Index.from_url(url)
+        print(f"  migration to v{len(MIGRATIONS)} (builds the full-text index): {time.perf_counter() - t0:.0f} s")
+        with index.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     with index.engine.connect() as conn:
         codes = [r[0] for r in conn.execute(sa.select(documents.c.dossier_id).distinct().limit(200_000))]
     print(f"  lookup plan: {lookup_plan(index, codes[0])}")
@@ -195,6 +218,23 @@ def bench(name: str, url: str, load: Callable[[], float], args: argparse.Namespa
     return out
 
 
+def bench_postgres(workdir: Path | None) -> Any:
+    """A PostgreSQL server tuned for the benchmark: throwaway, or kept in ``workdir`` (started again on the
+    cluster a previous run left there)."""
+    from workers.localservers import PostgresServer
+
+    class BenchPostgres(PostgresServer):
+        def _initdb(self) -> None:
+            if not (self.data_dir / "PG_VERSION").exists():
+                super()._initdb()
+
+        def argv(self) -> list[str]:
+            return [*super().argv(), "-c", "shared_buffers=1GB", "-c", "maintenance_work_mem=512MB",
+                    "-c", "work_mem=32MB", "-c", "max_wal_size=4GB", "-c", "effective_cache_size=8GB"]
+
+    return BenchPostgres(workdir)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--documents", type=int, default=1_000_000)
@@ -203,26 +243,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--workdir", type=Path, help="where the throwaway SQLite archive goes (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite archive (its path is printed)")
+    ap.add_argument("--reuse", type=Path, help="keep the loaded databases in this directory, or measure the ones "
+                                               "a previous run kept there")
+    ap.add_argument("--breakdown", type=int, default=0, help="print the N slowest searches")
     args = ap.parse_args(argv)
     results: dict[str, dict[str, list[float]]] = {}
-    work = Path(tempfile.mkdtemp(prefix="digitize-bench-search-", dir=args.workdir))
+    if args.reuse:
+        work = args.reuse
+        work.mkdir(parents=True, exist_ok=True)
+        args.keep = True
+    else:
+        work = Path(tempfile.mkdtemp(prefix="digitize-bench-search-", dir=args.workdir))
     try:
         if args.backend in ("sqlite", "both"):
             path = work / "index.sqlite"
-            results["SQLite"] = bench("SQLite (FTS5)", f"sqlite:///{path}", lambda: load_sqlite(path, args.documents),
-                                      args)
+            done = work / "sqlite.loaded"
+            results["SQLite"] = bench("SQLite (FTS5)", f"sqlite:///{path}",
+                                      None if done.exists() else lambda: load_sqlite(path, args.documents), args)
+            if args.reuse:
+                done.touch()
         if args.backend in ("postgresql", "both"):
-            from workers.localservers import PostgresServer
-
-            class BenchPostgres(PostgresServer):
-                def argv(self) -> list[str]:
-                    return [*super().argv(), "-c", "shared_buffers=1GB", "-c", "maintenance_work_mem=512MB",
-                            "-c", "work_mem=32MB", "-c", "max_wal_size=4GB", "-c", "effective_cache_size=8GB"]
-
-            with BenchPostgres() as pg:
+            with bench_postgres(work / "pg" if args.reuse else None) as pg:
                 url = pg.url
+                done = work / "pg.loaded"
                 results["PostgreSQL"] = bench("PostgreSQL (tsvector, GIN)", url,
-                                              lambda: load_postgres(url, args.documents), args)
+                                              None if done.exists() else lambda: load_postgres(url, args.documents),
+                                              args)
+                if args.reuse:
+                    done.touch()
     finally:
         if args.keep:
             print(f"kept: {work}")

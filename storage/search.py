@@ -10,19 +10,19 @@ Results come in tiers, best first; within a tier the newest issued date first:
 
 The total is counted up to ``TOTAL_CAP`` matches (beyond, the result says so: ``total_is_exact`` is
 false), as search engines do, so a query matching half the archive costs no more than one matching a
-thousand. The matches of the last (widest) tier are fetched first, up to that cap:
+thousand: any ``TOTAL_CAP + 1`` matches of the last (widest) tier tell it. Then:
 
-- none: done;
-- all of them (at most ``TOTAL_CAP``; in SQLite at most ``SMALL``): they are ranked from one more read
-  instead of a query per tier (an index query whose words are common but whose combination is rare
-  walks long posting lists to find nothing): PostgreSQL computes each one's tier in that query,
-  SQLite's are computed in Python from their search columns (storage/search_rank.py);
-- more: each tier is one index query that stops after the rows it needs (newest first is the FTS rowid
-  order in SQLite, a B-tree order in PostgreSQL), asked part by part of the newest-first order: in
-  SQLite first among the widest tier's newest ``TOTAL_CAP + 1`` matches (a rowid range), in PostgreSQL
-  first among the newest ~1 % of documents by issued date (from the planner's statistics), then in the
-  rest, so a tier with many matches sorts only its newest and a rare one is looked for further only if
-  needed (in one more query: each query of a tier reads its posting lists again).
+- a complete set of few matches is ranked from one read (SQLite: tiers computed in Python from the
+  search columns, storage/search_rank.py; PostgreSQL: in that query);
+- else the page comes from a window, the newest ``WINDOW`` matches of the widest tier, ranked from one
+  read, and only better tiers too thin in it are looked for among the older matches (one query for all
+  of them when they are few, else one per tier): storage/search_rank.py's ``page_from_window``. In
+  SQLite a window whose rowid range is short (dense matches) is ranked by an index query per tier within
+  that range instead, cheaper than reading the rows; in PostgreSQL the window is read in issued-date
+  order among the newest documents, the words checked on the rows (storage/search_pg.py);
+- a page beyond the window, or (PostgreSQL) a match set too sparse for it, is asked tier by tier: each
+  tier one index query that stops after the rows it needs (newest first is the FTS rowid order in
+  SQLite, a B-tree order in PostgreSQL), first among the newest matches, then among the rest.
 """
 
 from __future__ import annotations
@@ -35,15 +35,18 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from storage import search_pg as pg
 from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs, words
 from storage.schema import documents
-from storage.search_rank import tier_of
+from storage.search_rank import Ranked, better_than, build_tiers, in_tier_order, page_from_window, tier_function
 from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
 TOTAL_CAP = 1000  # matches counted; a query with more says "more than 1000" (total_is_exact false)
 PROBE = 256  # SQLite: a match set smaller than this is read ascending, whole (see _sqlite's rowids)
 SMALL = 200  # SQLite: a complete set of matches this small is ranked in Python from its search columns
+WINDOW = 200  # the newest matches of the widest tier ranked in one read (storage/search_rank.py)
+SPARSE = 20  # SQLite: a window whose rowid range holds this many documents per match is ranked in Python
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,26 @@ def _in_order(rows: list[Any], tier: Callable[[Any], int]) -> list[Any]:
     return [r[0] for r in rows]
 
 
-def _rank_small(conn: Connection, keys: list[int], q_words: list[str]) -> list[int]:
-    """SQLite: the FTS rowids of a small complete set of matches in result order, their tiers computed in
-    Python from their search columns (storage/search_rank.py)."""
+def _rank_rows(conn: Connection, keys: list[int], q_words: list[str]) -> Ranked:
+    """SQLite: FTS rowids (newest first) with their tiers, computed in Python from their search columns
+    (storage/search_rank.py)."""
+    if not keys:
+        return []
     c = documents.c
-    rows = conn.execute(sa.select(c.search_rowid, c.issued_date, c.search_lower, c.search_folded, c.search_pairs)
+    tier = tier_function(q_words)
+    rows = conn.execute(sa.select(c.search_rowid, c.search_lower, c.search_folded, c.search_pairs)
                         .where(c.search_rowid.in_(keys))).all()
-    return _in_order(rows, lambda r: tier_of(q_words, r.search_lower, r.search_folded, r.search_pairs or ""))
+    tiers = {r[0]: tier(r.search_lower, r.search_folded, r.search_pairs or "") for r in rows}
+    return [(k, tiers[k]) for k in keys if k in tiers]
+
+
+def _sparse(conn: Connection, cut: int, hi: int, matches: int) -> bool:
+    """SQLite: whether the FTS rowid range [cut, hi) holding ``matches`` matches holds more than ``SPARSE``
+    times as many documents (counted on the rowid index, up to that)."""
+    limit = SPARSE * matches
+    return conn.exec_driver_sql(
+        "SELECT count(*) FROM (SELECT 1 FROM documents WHERE search_rowid >= ? AND search_rowid < ? LIMIT ?)",
+        (cut, hi, limit)).scalar() >= limit
 
 
 def _page(conn: Connection, key: sa.ColumnElement[Any], keys: list[Any], head: list[Any]) -> SearchResult:
@@ -154,14 +170,7 @@ def _fts_tiers(q_words: list[str]) -> list[str]:
     else:
         phrase_e = f"pairs : ({' AND '.join(_quote(p) for p in pairs(q_words, PAIR_EXACT))})"
         phrase_f = f"pairs : ({' AND '.join(_quote(p) for p in pairs(folded_words, PAIR_FOLDED))})"
-    return _tiers(phrase_e, phrase_f, all_e, any_e, all_f, lambda a, b: f"{a} AND {b}")
-
-
-def _tiers(phrase_e: Any, phrase_f: Any, all_e: Any, any_e: Any, all_f: Any, both: Callable[[Any, Any], Any]
-           ) -> list[Any]:
-    """The seven tiers, best first (each a subset of the last: every word, folded). Every word spelt exactly
-    implies every word folded, so the fifth is asked without the folded words (one posting list less)."""
-    return [phrase_e, both(phrase_f, all_e), both(phrase_f, any_e), phrase_f, all_e, both(all_f, any_e), all_f]
+    return build_tiers(phrase_e, phrase_f, all_e, any_e, all_f, lambda a, b: f"{a} AND {b}")
 
 
 def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchResult:
@@ -190,59 +199,52 @@ def _sqlite(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchR
     def match(expr: str) -> str:
         return " AND ".join(f"({e})" for e in [expr, *positive] if e) + exclude
 
-    def rowids(expr: str, a: int, b: int, n: int) -> list[Any]:
+    def rowids(expr: str, a: int, b: int, n: int, desc: bool = False) -> list[Any]:
         """The newest n matches in [a, b). FTS5 skips through posting lists only in ascending order, so a
-        rare match set is read whole ascending; the descending walk is for one with more than PROBE."""
+        rare match set is read whole ascending; the descending walk is for one with more than PROBE (or
+        known to be many: ``desc``)."""
         sql = ("SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND rowid < ? "
                "ORDER BY rowid {} LIMIT ?")
         probe = max(n, PROBE)
-        found = [r[0] for r in conn.exec_driver_sql(sql.format("ASC"), (match(expr), a, b, probe))]
-        if len(found) < probe:
+        found = [] if desc else [r[0] for r in conn.exec_driver_sql(sql.format("ASC"), (match(expr), a, b, probe))]
+        if len(found) < probe and not desc:
             return found[::-1][:n]
         return [r[0] for r in conn.exec_driver_sql(sql.format("DESC"), (match(expr), a, b, n))]
 
     want = query.offset + query.limit
-    head = rowids(tiers[-1], lo, hi, TOTAL_CAP + 1)  # the widest tier's newest matches: the total, the window
-    complete = len(head) <= TOTAL_CAP
-    if complete and len(head) <= SMALL:
-        keys = _rank_small(conn, head, q_words)
-    elif head:
-        cut = head[-1]  # the window: rowids >= cut, where the widest tier's matches are all in head
+    # any TOTAL_CAP + 1 matches of the widest tier tell the total (ascending: the cheap walk)
+    sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid"
+    found = [r[0] for r in conn.exec_driver_sql(sql + " LIMIT ?", (match(tiers[-1]), lo, hi, TOTAL_CAP + 1))]
+    complete = len(found) <= TOTAL_CAP
+    if not q_words:  # filters only: one tier, newest first
+        keys = found[::-1][:want] if complete else rowids(tiers[-1], lo, hi, want)
+        return _page(conn, documents.c.search_rowid, keys[query.offset:want], found)
+    if complete and len(found) <= SMALL:  # few: every match ranked in Python
+        keys = in_tier_order(_rank_rows(conn, found[::-1], q_words))
+        return _page(conn, documents.c.search_rowid, keys[query.offset:want], found)
+    # the window: the newest WINDOW matches of the widest tier
+    newest = found[::-1][:WINDOW] if complete else rowids(tiers[-1], lo, hi, WINDOW, desc=True)
+    cut = newest[-1] if newest else hi  # older than the window: rowids < cut
+    if len(newest) >= want and _sparse(conn, cut, hi, len(newest)):
+        # its rowid range is long: ranked in Python from one read, not walked once per tier
+
+        def older_union(best: int) -> Ranked | None:
+            union = better_than(tiers, best, lambda a, b: f"({a}) OR ({b})")
+            got = [r[0] for r in conn.exec_driver_sql(sql + " LIMIT ?", (match(union), lo, cut, PROBE))]
+            return _rank_rows(conn, got[::-1], q_words) if len(got) < PROBE else None
+
+        window = _rank_rows(conn, newest, q_words)
+        keys = page_from_window(window, want, older_union, lambda s, n: rowids(tiers[s], lo, cut, n)) or []
+    else:  # a short range: each tier is one index query within it, then (if needed) among the older matches
 
         def run(expr: str) -> Tier:
             return lambda n, part: rowids(expr, lo, cut, n) if part else rowids(expr, cut, hi, n)
 
-        widest = run(tiers[-1])
-        keys = _collect([*(run(t) for t in tiers[:-1]), lambda n, part: widest(n, part) if part else head[:n]],
-                        want, 1 if complete else 2)
-    else:
-        keys = []
-    return _page(conn, documents.c.search_rowid, keys[query.offset:want], head)
+        keys = _collect([run(t) for t in tiers], want, 1 if complete and cut == found[0] else 2)
+    return _page(conn, documents.c.search_rowid, keys[query.offset:want], found)
 
 
-# --- PostgreSQL: tsvector -----------------------------------------------------------------------
-
-
-def _ts(column: str, func: str, text: str) -> sa.ColumnElement[bool]:
-    return sa.literal_column(column).op("@@")(getattr(sa.func, func)(sa.literal_column("'simple'::regconfig"),
-                                                                     text))
-
-
-def _pg_tiers(q_words: list[str]) -> list[sa.ColumnElement[bool]]:
-    exact, folded = " ".join(q_words), " ".join(fold(w) for w in q_words)
-    all_e = _ts("search_exact_tsv", "plainto_tsquery", exact)
-    any_e = _ts("search_exact_tsv", "to_tsquery", " | ".join(_pg_lexeme(w) for w in q_words))
-    all_f = _ts("search_folded_tsv", "plainto_tsquery", folded)
-    if len(q_words) == 1:
-        phrase_e, phrase_f = all_e, all_f
-    else:
-        phrase_e = _ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(q_words, PAIR_EXACT)))
-        phrase_f = _ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(folded.split(" "), PAIR_FOLDED)))
-    return _tiers(phrase_e, phrase_f, all_e, any_e, all_f, sa.and_)
-
-
-def _pg_lexeme(word: str) -> str:
-    return "'" + word.replace("'", "''").replace("\\", "\\\\") + "'"
+# --- PostgreSQL: tsvector (storage/search_pg.py), and either back-end's listing -------------------
 
 
 def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchResult:
@@ -253,17 +255,56 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
         where.append(c.needs_review.is_(False))
     if query.doc_type:
         where.append(c.doc_type_folded == fold(query.doc_type))
-    if query.issuer:
-        where.append(_ts("issuer_tsv", "phraseto_tsquery", fold(query.issuer)))
+    dates = []
     if query.date_from:
-        where.append(c.issued_date >= query.date_from.isoformat())
+        dates.append(c.issued_date >= query.date_from.isoformat())
     if query.date_to:
-        where.append(c.issued_date <= query.date_to.isoformat())
-    tiers = _pg_tiers(q_words) if q_words else [sa.true()]
+        dates.append(c.issued_date <= query.date_to.isoformat())
+    where += dates
+    if query.issuer:
+        where.append(pg.ts("issuer_tsv", "phraseto_tsquery", fold(query.issuer)))
+    tiers = pg.tier_conditions(q_words, sa.and_) if q_words else [sa.true()]
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
 
-    # the newest-first order in parts by issued date, newest ~1 %, the rest: a tier with many matches
-    # is sorted within the first part only
+    want = query.offset + query.limit
+    # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
+    head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
+    tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
+            else sa.literal(0)).label("tier")
+    if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here
+        rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
+        keys = _in_order(rows, lambda r: r.tier)
+        return _page(conn, c.doc_id, keys[query.offset:want], head)
+    filtered = bool(query.doc_type or query.issuer)
+    window = _pg_window(conn, q_words, where, dates, tier, filtered, want) if q_words else []
+    if len(window) >= want:
+        older = pg.after(window[-1][2], window[-1][0])
+
+        def ranked(cond: sa.ColumnElement[bool], n: int) -> Ranked:
+            inner = sa.select(c.doc_id).where(cond, older, *where).order_by(*order).limit(n).subquery()
+            return [(r[0], r[1]) for r in conn.execute(
+                sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
+
+        def older_union(best: int) -> Ranked | None:
+            got = ranked(better_than(tiers, best, sa.or_), PROBE)
+            return got if len(got) < PROBE else None
+
+        def older_tier(s: int, n: int) -> list[Any]:
+            return [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[s], older, *where)
+                                               .order_by(*order).limit(n))]
+
+        keys = page_from_window([(k, t) for k, t, _ in window], want, older_union, older_tier) or []
+    else:  # a sparse match set, or a page beyond the window: tier by tier
+        keys = _tier_by_tier(conn, query, tiers, where, want)
+    return _page(conn, c.doc_id, keys[query.offset:want], head)
+
+
+def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnElement[bool]],
+                  where: list[sa.ColumnElement[bool]], want: int) -> list[Any]:
+    """PostgreSQL: the first ``want`` keys asked tier by tier, each in the newest-first order in parts by
+    issued date (newest ~1 %, the rest): a tier with many matches is sorted within the first part only."""
+    c = documents.c
+    order = (c.issued_date.desc().nulls_last(), c.doc_id)
     cuts = _date_cuts(conn, query)
     parts = [c.issued_date >= d for d in cuts[:1]]
     parts += [sa.and_(c.issued_date >= d, c.issued_date < up) for up, d in zip(cuts, cuts[1:], strict=False)]
@@ -273,17 +314,27 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
         return lambda n, part: [r[0] for r in conn.execute(
             sa.select(c.doc_id).where(cond, parts[part], *where).order_by(*order).limit(n))]
 
-    want = query.offset + query.limit
-    # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
-    head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
-    if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here
-        tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
-                else sa.literal(0))
-        rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier.label("tier")).where(c.doc_id.in_(head))).all()
-        keys = _in_order(rows, lambda r: r.tier)
-    else:
-        keys = _collect([run(t) for t in tiers], want, len(parts))
-    return _page(conn, c.doc_id, keys[query.offset:want], head)
+    return _collect([run(t) for t in tiers], want, len(parts))
+
+
+def _pg_window(conn: Connection, q_words: list[str], where: list[sa.ColumnElement[bool]],
+               dates: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], filtered: bool, want: int
+               ) -> list[tuple[Any, int, Any]]:
+    """PostgreSQL: the newest ``WINDOW`` matches of the widest tier among the newest ``SPAN`` documents
+    (date index order, the words checked on each row; ``filtered``: ``WINDOW_FILTERED`` (at least ``want``)
+    among ``SPAN_FILTERED``), with their tiers: (doc_id, tier, issued_date)."""
+    c = documents.c
+    size = max(pg.WINDOW_FILTERED, want) if filtered else WINDOW
+    start = pg.span_start(conn, dates, pg.SPAN_FILTERED if filtered else pg.SPAN)
+    span = [c.issued_date >= start] if start else []
+    widest = pg.tier_conditions(q_words, sa.and_, indexable=False)[-1]
+    order = (c.issued_date.desc().nulls_last(), c.doc_id)
+    inner = (sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(size).subquery())
+    pg.planner(conn, bitmapscan=False)  # the date index in order, not a GIN bitmap of every match
+    rows = conn.execute(sa.select(c.doc_id, tier, c.issued_date).join_from(documents, inner, c.doc_id == inner.c.doc_id)
+                        .order_by(*order)).all()
+    pg.planner(conn, bitmapscan=True)
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def _date_cuts(conn: Connection, query: SearchQuery) -> list[str]:

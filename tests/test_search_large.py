@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import storage.search as search_module
+import storage.search_pg as search_pg
 from storage.index import Index
 from storage.search import SearchQuery
 from tests.test_search import add, doc, numbers
@@ -55,16 +56,29 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
     assert index.search(SearchQuery(q="ta")) == (0, [], True)
 
 
-@pytest.mark.parametrize(("small", "cap", "probe"), [(0, 1000, 256), (0, 4, 256), (0, 0, 256), (0, 4, 1)])
-def test_every_ranking_path_gives_the_same_page(index: Index, monkeypatch: pytest.MonkeyPatch, small: int,
-                                                cap: int, probe: int) -> None:
+# the module's caps lowered: SMALL (SQLite: a complete set ranked in Python), TOTAL_CAP (the total and the
+# SQLite window), PROBE (SQLite: 1 = always the descending walk), WINDOW (0: tier by tier), SPARSE (SQLite:
+# 0 = always ranked in Python, 10**6 = never), SPAN, SPAN_FILTERED, WINDOW_FILTERED (PostgreSQL: the window
+# among the newest documents)
+PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
+         {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 0},
+         {"SMALL": 0, "WINDOW": 12, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 12, "SPARSE": 10**6},
+         {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 12, "SPARSE": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 12},
+         {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 12, "SPARSE": 0},
+         {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 25, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 3, "SPARSE": 0},
+         {"TOTAL_CAP": 4, "WINDOW": 12, "SPAN": 20, "SPAN_FILTERED": 20, "WINDOW_FILTERED": 4},
+         {"TOTAL_CAP": 0, "PROBE": 1, "WINDOW": 25, "SPAN": 8, "SPAN_FILTERED": 8}]
+
+
+@pytest.mark.parametrize("caps", PATHS)
+def test_every_ranking_path_gives_the_same_page(index: Index, monkeypatch: pytest.MonkeyPatch,
+                                                caps: dict[str, int]) -> None:
     fill(index)
     in_python = [numbers(index.search(q)) for q in QUERIES]  # 60 matches at most: ranked in Python
     assert in_python[0][:3] == ["50", "45", "40"]  # "Kiến Xương" spelt exactly, newest first
     assert in_python[2][0] == "57"  # the exact word "Kiến" in the text, newest of them, before folded ones
-    monkeypatch.setattr(search_module, "SMALL", small)
-    monkeypatch.setattr(search_module, "TOTAL_CAP", cap)  # the SQLite window: the newest cap + 1 matches
-    monkeypatch.setattr(search_module, "PROBE", probe)  # SQLite: 1 = always the descending walk
+    for name, value in caps.items():
+        monkeypatch.setattr(search_pg if name.startswith(("SPAN", "WINDOW_")) else search_module, name, value)
     assert [numbers(index.search(q)) for q in QUERIES] == in_python
 
 
@@ -78,3 +92,4 @@ def test_postgresql_date_parts_come_from_statistics(index: Index) -> None:
         dates = sorted(r[0] for r in conn.execute(sa.select(search_module.documents.c.issued_date)
                                                   .where(search_module.documents.c.issued_date.is_not(None))))
     assert len(cuts) == 1 and dates[-5] <= cuts[0] <= dates[-1]  # ~1 % newest (of 49 dates: the last few)
+

@@ -288,7 +288,7 @@ def _formulas(toks: list[_Tok]) -> int:
 
 
 _DASH_READS = frozenset({"~", "—", "―"})  # how Tesseract reads a lone en dash between words
-DASH_CONF = 60.0  # at or above this such a mark is print, not a speck
+DASH_CONF = JUNK_CONF  # at or above this such a mark is print, not a speck
 
 
 def _dashes(words: Sequence[Word]) -> list[Word]:

@@ -127,3 +127,15 @@ def test_a_lone_tilde_or_em_dash_read_surely_between_words_is_an_en_dash() -> No
     assert [w.text for w in out] == ["Công", "nghiệp", "Dịch"]
     out = C.correct_words(line(("~", 90), ("Dịch", 97), ("vụ", 97)))  # not between two words
     assert "–" not in [w.text for w in out]
+
+
+def test_a_rare_syllable_with_a_letter_lost_is_the_common_one_its_neighbours_attest() -> None:
+    """"Nộ" is a syllable (phẫn nộ) but rare; read unsurely between "ngành" and "vụ", the common "Nội" a letter
+    away makes a pair on both sides: it was printed. A sure reading stays."""
+    def line(conf: float) -> list[Word]:
+        return [Word(t, 100 * i, 0, 90, 40, conf, 1, 1, 1) for i, t in enumerate(["ngành", "Nộ", "vụ", "năm"])]
+
+    lex = C.lexicon()
+    assert lex.uni.get("nộ", 0) <= C.RARE and ("nội", "vụ") in lex.bi and ("ngành", "nội") in lex.bi
+    assert [w.text for w in C.correct_words(line(80))] == ["ngành", "Nội", "vụ", "năm"]
+    assert [w.text for w in C.correct_words(line(96))] == ["ngành", "Nộ", "vụ", "năm"]

@@ -56,6 +56,8 @@ MAX_COST = 3.0  # largest edit (see _cost) a replacement may make
 JUNK_CONF = 50.0  # below this Tesseract confidence an odd-looking word is noise
 SURE_CONF = 95.0  # at or above this a real syllable is left as read
 UNSURE_CONF = 90.0  # below this a real syllable may be swapped for a less common variant the context attests
+RARE = 2  # a syllable counted this few times in the texts is rare ...
+COMMON = 10  # ... and one counted this many times more is the likelier reading of the same ink
 
 
 def _strip_tone(s: str) -> tuple[str, int]:
@@ -202,6 +204,11 @@ def _ctx(lex: Lexicon, left: str, s: str, right: str) -> int:
     return (lex.bi.get((left, s), 0) if left else 0) + (lex.bi.get((s, right), 0) if right else 0)
 
 
+def _sides(lex: Lexicon, left: str, s: str, right: str) -> int:
+    """On how many sides ``s`` makes a known pair with its neighbour (0-2)."""
+    return int(bool(left) and (left, s) in lex.bi) + int(bool(right) and (s, right) in lex.bi)
+
+
 def _score(lex: Lexicon, left: str, s: str, right: str, cost: float) -> float:
     return 1.6 * math.log1p(_ctx(lex, left, s, right)) + 0.4 * math.log1p(lex.uni.get(s, 0)) - 1.2 * cost
 
@@ -235,6 +242,14 @@ def best_syllable(s: str, left: str = "", right: str = "", conf: float = 0.0, *,
         # A real syllable is swapped for a diacritic variant only on positive evidence: the neighbours
         # attest the variant, and the variant is at least as common or Tesseract was unsure. Absence
         # of a bigram alone proves little: the texts are small.
+        if conf < UNSURE_CONF and lex.uni.get(s, 0) <= RARE:
+            # a rare syllable that makes no pair: a letter lost ("ngành Nộ vụ" for "Nội vụ") when one common
+            # syllable a letter away makes a pair on both sides
+            both = [(_ctx(lex, left, c, right), c) for c in _candidates(lex, s)
+                    if c != s and _cost(s, c) <= 2 and _sides(lex, left, c, right) == 2
+                    and lex.uni.get(c, 0) >= COMMON * max(1, lex.uni.get(s, 0))]
+            if len(both) == 1 or (both and sorted(both)[-1][0] > 2 * sorted(both)[-2][0]):
+                return max(both)[1]
         best, best_n = s, 0
         for c in lex.by_fold.get(fold(s), ()):
             n = _ctx(lex, left, c, right)

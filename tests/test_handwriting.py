@@ -378,3 +378,17 @@ def test_the_number_line_is_read_in_two_bands_and_the_surer_reading_kept():
     read = fill._whole_line(unsure, img, 1.0, slot, reader)
     assert len(set(heights)) == 2
     assert read.reading is not None and read.reading.digits == "2668"
+
+
+def test_a_day_the_slot_missed_but_the_row_shows_is_proposed_and_flagged(monkeypatch: pytest.MonkeyPatch):
+    """The slot's box shows no ink (misplaced: the pen's "07" sits under the labels' boxes), but the whole row
+    reads "ngày 07 tháng 4 năm 2025": the day is proposed, flagged, never given as sure."""
+    img = cv2.cvtColor(np.full((140, 820), 245, np.uint8), cv2.COLOR_GRAY2BGR)  # nothing in the slot
+    monkeypatch.setattr(fill, "read_line", lambda crop: slots.linereader.LineText("Hà Nội, ngày 07 tháng 4 năm 2025",
+                                                                                  0.99))
+    found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [_date_row("4")])
+    assert found.value == "2025-04-07" and found.reason == fill.UNSURE_DATE
+    monkeypatch.setattr(fill, "read_line", lambda crop: slots.linereader.LineText("Hà Nội, ngày tháng 4 năm 2025",
+                                                                                  0.99))
+    found = fill.recheck_date(_Found(None, 0.0, "issued_date: not found"), img, 1.0, [_date_row("4")])
+    assert found.value is None  # no day on the row either

@@ -401,8 +401,10 @@ def recheck_date(found: Any, image: np.ndarray | None, scale: float, rows: Seque
             ink = slots.read_slot(image, info["month"], scale=scale, line_h=h).reading
             month = int(ink.digits) if ink is not None and 1 <= int(ink.digits) <= 12 else None
         day_ink = slots.read_slot(image, info["day"], scale=scale, line_h=h)
-        if day_ink.glyphs:
-            day_ink = _whole_date(day_ink, image, scale, info, None if month_read else month)
+        blank = day_ink.glyphs == 0
+        day_ink = _whole_date(day_ink, image, scale, info, None if month_read else month)
+        if blank and day_ink.reading is not None:  # the row shows a day the slot's box missed: proposed, flagged
+            day_ink = slots.read_as(day_ink, day_ink.reading.digits, min(day_ink.reading.conf, slots.LINE_UNSURE_CONF))
         log.debug("date slots: month %s (%s), day %r / guess %r (typed %r)", month,
                   "read" if month_read else "printed", day_ink.reading, day_ink.guess, info["day_typed"])
         if day_ink.glyphs == 0:

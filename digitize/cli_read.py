@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from digitize import terminal
+from digitize import i18n, terminal
 from digitize.config import Settings
 from digitize.i18n import _
 
@@ -41,11 +41,20 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         md = d.metadata.values()
         state = _("REVIEW") if d.needs_review else _("ok")
         rows.append((d.doc_id, d.dossier_id, state, md["doc_type"], md["number"], md["issued_date"],
-                     f"{d.source} p{','.join(map(str, d.pages))}", "; ".join(d.reasons)))
+                     f"{d.source} p{','.join(map(str, d.pages))}", _reasons(d.reasons)))
     terminal.table([_("DOCUMENT"), _("DOSSIER"), _("STATE"), _("TYPE"), _("NUMBER"), _("DATE"), _("FILE, PAGES"),
                     _("WHY REVIEW")], rows)
     print(terminal.n_("{n} document", "{n} documents", len(docs)), file=sys.stderr)
     return 0
+
+
+def _reasons(reasons: list[str] | tuple[str, ...]) -> str:
+    """Review reasons as the clerk reads them: in Vietnamese (the station's texts) when the language is."""
+    if i18n.language() == "vi":
+        from digitize.api.review.texts import doc_reason
+
+        return "; ".join(doc_reason(r) for r in reasons)
+    return "; ".join(reasons)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention: marked for the catalogue, translated later
@@ -63,7 +72,7 @@ def _show_document(rec: dict[str, Any]) -> None:
     terminal.fields([(_("Document"), rec["doc_id"]), (_("Dossier"), rec["dossier_id"]),
                      (_("File, pages"), f"{rec['source']} p{','.join(map(str, rec['pages']))}")]
                     + [(_(label), md.get(k)) for k, label in _LABELS.items()]
-                    + [(_("Needs review"), "; ".join(rec["review_reasons"]) if rec["needs_review"] else _("no"))])
+                    + [(_("Needs review"), _reasons(rec["review_reasons"]) if rec["needs_review"] else _("no"))])
     for h in rec.get("history", []):
         print(f"  {h.get('at', '')}  {h.get('who', '')}  {h.get('action', '')}")
     if isinstance(rec.get("text"), str) and not rec["text"].startswith("<"):

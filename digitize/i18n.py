@@ -17,6 +17,7 @@ DOMAIN = "digitize"
 LANGUAGES = ("en", "vi")
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
 
 
 def language_from_env(environ: dict[str, str] | None = None) -> str:
@@ -32,13 +33,19 @@ def language_from_env(environ: dict[str, str] | None = None) -> str:
 
 def set_language(lang: str | None = None) -> str:
     """Select the catalogue (``None``: from the environment); return the language chosen."""
-    global _translation
+    global _translation, _language
     lang = lang or language_from_env()
+    _language = lang
     if lang == "en":
         _translation = gettext.NullTranslations()
     else:
         _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
     return lang
+
+
+def language() -> str:
+    """The language selected by :func:`set_language` ("en" or "vi")."""
+    return _language
 
 
 def _(message: str) -> str:

@@ -71,6 +71,10 @@ def test_show_in_vietnamese_and_as_json(archive: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert out.startswith(f"Hồ sơ {D1}: 2 văn bản")
     assert "Cơ quan ban hành: Ủy ban nhân dân" in out and "Trích yếu:" in out and "Cần kiểm tra:" in out
+    assert main(["--archive", str(archive), "list", "--review"]) == 0
+    out = capsys.readouterr().out
+    assert "LÝ DO CẦN KIỂM TRA" in out and "Ngày ban hành: không đọc được" in out  # the reason, in Vietnamese
+    assert "unreadable" not in out and "lý do khác" not in out.lower()
     assert main(["--archive", str(archive), "--lang", "en", "show", D1, "--json"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["dossier_id"] == D1 and len(rec["documents"]) == 2

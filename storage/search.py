@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from storage import search_pg as pg
 from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs, words
 from storage.schema import documents
-from storage.search_rank import Ranked, better_than, build_tiers, in_tier_order, page_from_window, tier_function
+from storage.search_rank import Ranked, better_than, build_tiers, in_tier_order, page_from_window, reach, tier_function
 from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
@@ -267,13 +267,20 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
 
     want = query.offset + query.limit
-    # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
-    head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
+    # the newest matches by row checks in the narrow table (dense matches), else the widest tier's
+    # matches from the GIN index in no order; up to one more than the cap: the total, and every match when few
+    newest = _pg_newest(conn, query, q_words) if q_words else None
+    head = ([k for k, _ in newest] if newest is not None else
+            [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
             else sa.literal(0)).label("tier")
     if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here
         rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
         keys = _in_order(rows, lambda r: r.tier)
+        return _page(conn, c.doc_id, keys[query.offset:want], head)
+    if newest is not None:
+        keys = (_from_newest(conn, newest, tiers, where, tier, want)
+                or _tier_by_tier(conn, query, tiers, where, want))
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     filtered = bool(query.doc_type or query.issuer)
     window = _pg_window(conn, q_words, where, dates, tier, filtered, want) if q_words else []
@@ -297,6 +304,63 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     else:  # a sparse match set, or a page beyond the window: tier by tier
         keys = _tier_by_tier(conn, query, tiers, where, want)
     return _page(conn, c.doc_id, keys[query.offset:want], head)
+
+
+def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> list[tuple[Any, Any]] | None:
+    """PostgreSQL: the newest ``TOTAL_CAP + 1`` matches (fewer: all of them) from the narrow search table,
+    or None when they are too sparse for its walk (storage/search_pg.py)."""
+    r = pg.search_rows.c
+    filters: list[sa.ColumnElement[bool]] = [r.kind == "result"]
+    if query.cleared_only:
+        filters.append(r.needs_review.is_(False))
+    if query.doc_type:
+        filters.append(r.doc_type_folded == fold(query.doc_type))
+    if query.date_from:
+        filters.append(r.issued_date >= query.date_from.isoformat())
+    if query.date_to:
+        filters.append(r.issued_date <= query.date_to.isoformat())
+    return pg.newest_matches(conn, q_words, filters, fold(query.issuer) if query.issuer else None, TOTAL_CAP,
+                             narrow=bool(query.doc_type))
+
+
+def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa.ColumnElement[bool]],
+                 where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int) -> list[Any] | None:
+    """PostgreSQL: the first ``want`` keys from the newest ``TOTAL_CAP + 1`` matches (newest first, more
+    exist): the newest ``WINDOW`` (at least ``want``) ranked; when better tiers are too thin in them, the
+    rest of ``newest`` ranked too, and only the tiers better than what those reach asked of the GIN
+    indexes among the older matches. None when ``want`` is beyond ``newest``."""
+    c = documents.c
+    order = (c.issued_date.desc().nulls_last(), c.doc_id)
+    keys = [k for k, _ in newest]
+
+    def rank(part: list[Any]) -> Ranked:
+        tiers_of = {r[0]: r[1] for r in conn.execute(sa.select(c.doc_id, tier).where(c.doc_id.in_(part)))}
+        return [(k, tiers_of[k]) for k in part if k in tiers_of]
+
+    window = rank(keys[:max(WINDOW, want)])
+    size = len(keys[:max(WINDOW, want)])
+    oldest = pg.after(newest[-1][1], newest[-1][0])  # older than every row of newest
+
+    def older_union(best: int) -> Ranked | None:
+        rest = rank(keys[size:])
+        older = [r for r in rest if r[1] < best]
+        reached = reach(window + rest, want)
+        if reached:  # tiers better than reached, older than every row of newest
+            inner = (sa.select(c.doc_id).where(better_than(tiers, reached, sa.or_), oldest, *where)
+                     .order_by(*order).limit(PROBE).subquery())
+            got = [(r[0], r[1]) for r in conn.execute(
+                sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
+            if len(got) >= PROBE:
+                return None
+            older += got
+        return older
+
+    def older_tier(s: int, n: int) -> list[Any]:
+        last = newest[size - 1]
+        return [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[s], pg.after(last[1], last[0]), *where)
+                                           .order_by(*order).limit(n))]
+
+    return page_from_window(window, want, older_union, older_tier)
 
 
 def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnElement[bool]],

@@ -28,6 +28,10 @@ from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs
 from storage.schema import documents
 from storage.search_rank import build_tiers
 
+search_rows = sa.table("search_rows", *(sa.column(n) for n in (
+    "doc_id", "issued_date", "kind", "needs_review", "doc_type_folded", "issuer_tsv", "folded_tsv")))
+PROBE_ROWS = 20_000  # the newest matches are first looked for by row checks among this many candidate rows
+BUDGET = 60_000  # and further among this many more when the density seen promises the cap within them
 SPAN = 4000  # the window is looked for among this many newest documents (by issued date)
 # with a type or issuer filter, checked on a row before its words (cheap columns), further, for fewer matches
 SPAN_FILTERED, WINDOW_FILTERED = 20000, 40
@@ -83,3 +87,55 @@ def planner(conn: Connection, **settings: bool) -> None:
     """Switch planner methods for the rest of the transaction (``SET LOCAL``)."""
     for name, on in settings.items():
         conn.exec_driver_sql(f"SET LOCAL enable_{name} = {'on' if on else 'off'}")
+
+
+def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], issuer: str | None, cap: int,
+                   *, narrow: bool = False) -> list[tuple[Any, Any]] | None:
+    """The newest ``cap + 1`` matches of the widest tier, newest first, as (doc_id, issued_date), found
+    in ``search_rows`` (storage/search_sql.py) by walking the date order of the rows ``filters`` allow
+    (cheap columns) and checking the issuer phrase and the folded words on each: first among the newest
+    ``PROBE_ROWS`` of those rows, then, if the density seen there promises the rest within ``BUDGET``
+    rows, further (also when ``narrow``: the filters leave one type's rows, so the walk may well end
+    before the budget, with every match seen, which a GIN count of common words would take longer to tell).
+    Fewer than ``cap + 1`` is every match; None: the matches are too sparse for the walk (the caller asks
+    the GIN indexes)."""
+    match = [ts("folded_tsv", "plainto_tsquery", " ".join(fold(w) for w in q_words), indexable=False)]
+    if issuer is not None:
+        match.insert(0, ts("issuer_tsv", "phraseto_tsquery", issuer, indexable=False))
+    found, last = _walk(conn, filters, sa.and_(*match), PROBE_ROWS, cap + 1)
+    if len(found) > cap or last is None:
+        return found[:cap + 1]
+    if not narrow and (cap + 1 - len(found)) * PROBE_ROWS > BUDGET * len(found):
+        return None
+    more, last = _walk(conn, [*filters, _after_row(*last)], sa.and_(*match), BUDGET, cap + 1 - len(found))
+    return None if last is not None and len(found) + len(more) <= cap else (found + more)[:cap + 1]
+
+
+def _walk(conn: Connection, filters: list[Cond], match: Cond, rows: int, n: int
+          ) -> tuple[list[tuple[Any, Any]], tuple[Any, Any] | None]:
+    """Up to ``n`` rows of ``search_rows`` that ``filters`` and ``match`` allow, newest first, among the
+    first ``rows`` that ``filters`` allow (date order); and the ``rows``-th of those (doc_id, date) when
+    the walk reached it without ``n`` matches (None: it ended before, every match was seen)."""
+    r = search_rows.c
+    order = (r.issued_date.desc().nulls_last(), r.doc_id)
+    rn = sa.func.row_number().over(order_by=order).label("rn")
+    inner = (sa.select(r.doc_id, r.issued_date, r.issuer_tsv, r.folded_tsv, rn).where(*filters)
+             .order_by(*order).limit(rows).subquery())
+    # no ORDER BY outside: the subquery's date order streams through the filter, and a sort would read
+    # every row of the walk; rows are put in order here (rn)
+    query = (sa.select(inner.c.doc_id, inner.c.issued_date, inner.c.rn, match.label("m"))
+             .where(sa.or_(match, inner.c.rn == rows)).limit(n + 1))
+    planner(conn, seqscan=False, bitmapscan=False)  # the date index in order, stopping early
+    got = sorted(conn.execute(query).all(), key=lambda row: row.rn)
+    planner(conn, seqscan=True, bitmapscan=True)
+    found = [(row.doc_id, row.issued_date) for row in got if row.m][:n]
+    end = next(((row.doc_id, row.issued_date) for row in got if row.rn == rows), None)
+    return found, None if len(found) >= n else end
+
+
+def _after_row(doc_id: Any, date: Any) -> Cond:
+    """``search_rows`` rows after (date, doc_id) in the newest-first order (see ``after``)."""
+    r = search_rows.c
+    if date is None:
+        return sa.and_(r.issued_date.is_(None), r.doc_id > doc_id)
+    return sa.or_(r.issued_date < date, sa.and_(r.issued_date == date, r.doc_id > doc_id), r.issued_date.is_(None))

@@ -59,7 +59,7 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
 # the module's caps lowered: SMALL (SQLite: a complete set ranked in Python), TOTAL_CAP (the total and the
 # SQLite window), PROBE (SQLite: 1 = always the descending walk), WINDOW (0: tier by tier), SPARSE (SQLite:
 # 0 = always ranked in Python, 10**6 = never), SPAN, SPAN_FILTERED, WINDOW_FILTERED (PostgreSQL: the window
-# among the newest documents)
+# among the newest documents), PROBE_ROWS, BUDGET (PostgreSQL: the walk of search_rows)
 PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 0},
          {"SMALL": 0, "WINDOW": 12, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 12, "SPARSE": 10**6},
@@ -67,7 +67,12 @@ PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 12, "SPARSE": 0},
          {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 25, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 3, "SPARSE": 0},
          {"TOTAL_CAP": 4, "WINDOW": 12, "SPAN": 20, "SPAN_FILTERED": 20, "WINDOW_FILTERED": 4},
-         {"TOTAL_CAP": 0, "PROBE": 1, "WINDOW": 25, "SPAN": 8, "SPAN_FILTERED": 8}]
+         {"TOTAL_CAP": 0, "PROBE": 1, "WINDOW": 25, "SPAN": 8, "SPAN_FILTERED": 8},
+         # PostgreSQL's walk of search_rows: ended within the first rows, continued, or too sparse (GIN)
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 6, "BUDGET": 10**6},
+         {"TOTAL_CAP": 4, "WINDOW": 12, "PROBE_ROWS": 5, "BUDGET": 8},
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 1, "BUDGET": 1}]
+PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET")
 
 
 @pytest.mark.parametrize("caps", PATHS)
@@ -78,7 +83,7 @@ def test_every_ranking_path_gives_the_same_page(index: Index, monkeypatch: pytes
     assert in_python[0][:3] == ["50", "45", "40"]  # "Kiến Xương" spelt exactly, newest first
     assert in_python[2][0] == "57"  # the exact word "Kiến" in the text, newest of them, before folded ones
     for name, value in caps.items():
-        monkeypatch.setattr(search_pg if name.startswith(("SPAN", "WINDOW_")) else search_module, name, value)
+        monkeypatch.setattr(search_pg if name.startswith(PG_CAPS) else search_module, name, value)
     assert [numbers(index.search(q)) for q in QUERIES] == in_python
 
 

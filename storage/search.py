@@ -269,12 +269,13 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     want = query.offset + query.limit
     # the newest matches by row checks in the narrow table (dense matches), else the widest tier's
     # matches from the GIN index in no order; up to one more than the cap: the total, and every match when few
-    newest = _pg_newest(conn, query, q_words) if q_words else None
+    walked = _pg_newest(conn, query, q_words) if q_words else None
+    newest, complete = walked if walked is not None else (None, False)
     head = ([k for k, _ in newest] if newest is not None else
             [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
             else sa.literal(0)).label("tier")
-    if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here
+    if len(head) <= TOTAL_CAP or complete:  # every match is in head: their tiers in one query, ranked here
         rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
@@ -306,9 +307,10 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     return _page(conn, c.doc_id, keys[query.offset:want], head)
 
 
-def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> list[tuple[Any, Any]] | None:
-    """PostgreSQL: the newest ``TOTAL_CAP + 1`` matches (fewer: all of them) from the narrow search table,
-    or None when they are too sparse for its walk (storage/search_pg.py)."""
+def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[list[tuple[Any, Any]], bool] | None:
+    """PostgreSQL: the newest ``TOTAL_CAP + 1`` matches from the narrow search table, or all of them (then
+    true; with a type filter there may be more than the cap), or None when they are too sparse for its
+    walk (storage/search_pg.py)."""
     r = pg.search_rows.c
     filters: list[sa.ColumnElement[bool]] = [r.kind == "result"]
     if query.cleared_only:
@@ -326,9 +328,12 @@ def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> list
 def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa.ColumnElement[bool]],
                  where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int) -> list[Any] | None:
     """PostgreSQL: the first ``want`` keys from the newest ``TOTAL_CAP + 1`` matches (newest first, more
-    exist): the newest ``WINDOW`` (at least ``want``) ranked; when better tiers are too thin in them, the
-    rest of ``newest`` ranked too, and only the tiers better than what those reach asked of the GIN
-    indexes among the older matches. None when ``want`` is beyond ``newest``."""
+    exist): the newest ``WINDOW`` (at least ``want``) ranked. When better tiers are too thin in them, the
+    rest of ``newest`` is ranked too if the window's share of the best tier promises the page there (then
+    only the tiers better than what those reach are asked of the GIN indexes among the older matches);
+    else the better tiers are asked among the matches older than the window at once (up to
+    ``OLDER_PROBE``: a GIN query costs the same for many rows as for a few). None when ``want`` is beyond
+    ``newest``."""
     c = documents.c
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
     keys = [k for k, _ in newest]
@@ -337,23 +342,23 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
         tiers_of = {r[0]: r[1] for r in conn.execute(sa.select(c.doc_id, tier).where(c.doc_id.in_(part)))}
         return [(k, tiers_of[k]) for k in part if k in tiers_of]
 
-    window = rank(keys[:max(WINDOW, want)])
+    def older(cond: sa.ColumnElement[bool], than: tuple[Any, Any]) -> Ranked | None:
+        inner = (sa.select(c.doc_id).where(cond, pg.after(than[1], than[0]), *where).order_by(*order)
+                 .limit(pg.OLDER_PROBE).subquery())
+        got = [(r[0], r[1]) for r in conn.execute(
+            sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
+        return None if len(got) >= pg.OLDER_PROBE else got
+
     size = len(keys[:max(WINDOW, want)])
-    oldest = pg.after(newest[-1][1], newest[-1][0])  # older than every row of newest
+    window = rank(keys[:size])
 
     def older_union(best: int) -> Ranked | None:
+        if sum(t == 0 for _, t in window) * len(keys) < want * size:  # the rest would not hold the page
+            return older(better_than(tiers, best, sa.or_), newest[size - 1])
         rest = rank(keys[size:])
-        older = [r for r in rest if r[1] < best]
         reached = reach(window + rest, want)
-        if reached:  # tiers better than reached, older than every row of newest
-            inner = (sa.select(c.doc_id).where(better_than(tiers, reached, sa.or_), oldest, *where)
-                     .order_by(*order).limit(PROBE).subquery())
-            got = [(r[0], r[1]) for r in conn.execute(
-                sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
-            if len(got) >= PROBE:
-                return None
-            older += got
-        return older
+        got = older(better_than(tiers, reached, sa.or_), newest[-1]) if reached else []
+        return None if got is None else [r for r in rest if r[1] < best] + got
 
     def older_tier(s: int, n: int) -> list[Any]:
         last = newest[size - 1]

@@ -29,9 +29,12 @@ from storage.schema import documents
 from storage.search_rank import build_tiers
 
 search_rows = sa.table("search_rows", *(sa.column(n) for n in (
-    "doc_id", "issued_date", "kind", "needs_review", "doc_type_folded", "issuer_tsv", "folded_tsv")))
-PROBE_ROWS = 20_000  # the newest matches are first looked for by row checks among this many candidate rows
-BUDGET = 60_000  # and further among this many more when the density seen promises the cap within them
+    "doc_id", "issued_date", "kind", "needs_review", "doc_type_folded", "issuer_tsv", "folded_tsv", "words_sig",
+    "issuer_sig")))
+PROBE_ROWS = 20_000  # the newest matches are first looked for among this many candidates (index entries)
+BUDGET = 200_000  # and further among this many more when the density seen promises the cap within them
+OLDER_PROBE = 1024  # better tiers' matches older than the window asked at once, ranked when fewer
+RANK_ALL = 2000  # with a type filter, a complete set of up to this many matches is ranked whole
 SPAN = 4000  # the window is looked for among this many newest documents (by issued date)
 # with a type or issuer filter, checked on a row before its words (cheap columns), further, for fewer matches
 SPAN_FILTERED, WINDOW_FILTERED = 20000, 40
@@ -90,47 +93,69 @@ def planner(conn: Connection, **settings: bool) -> None:
 
 
 def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], issuer: str | None, cap: int,
-                   *, narrow: bool = False) -> list[tuple[Any, Any]] | None:
-    """The newest ``cap + 1`` matches of the widest tier, newest first, as (doc_id, issued_date), found
-    in ``search_rows`` (storage/search_sql.py) by walking the date order of the rows ``filters`` allow
-    (cheap columns) and checking the issuer phrase and the folded words on each: first among the newest
-    ``PROBE_ROWS`` of those rows, then, if the density seen there promises the rest within ``BUDGET``
-    rows, further (also when ``narrow``: the filters leave one type's rows, so the walk may well end
-    before the budget, with every match seen, which a GIN count of common words would take longer to tell).
-    Fewer than ``cap + 1`` is every match; None: the matches are too sparse for the walk (the caller asks
-    the GIN indexes)."""
-    match = [ts("folded_tsv", "plainto_tsquery", " ".join(fold(w) for w in q_words), indexable=False)]
+                   *, narrow: bool = False) -> tuple[list[tuple[Any, Any]], bool] | None:
+    """The newest matches of the widest tier, newest first, as (doc_id, issued_date), and whether they are
+    all of them; found in ``search_rows`` (storage/search_sql.py) by walking the date order of the rows
+    ``filters`` allow (cheap columns, on the index): first among the newest ``PROBE_ROWS`` of those
+    candidates, then, if the density seen there promises the rest within ``BUDGET`` candidates, further.
+    ``cap + 1`` matches are looked for (fewer: all of them); when ``narrow`` (the filters leave one type's
+    rows), up to ``RANK_ALL + 1`` and always further (the walk may well end before the budget, with every
+    match seen, ranked at once, which GIN queries of common words take longer to tell).
+    None: the matches are too sparse for the walk (the caller asks the GIN indexes)."""
+    folded = " ".join(fold(w) for w in q_words)
+    sigs = [(search_rows.c.words_sig, folded)] + ([(search_rows.c.issuer_sig, issuer)] if issuer else [])
+    match = [ts("folded_tsv", "plainto_tsquery", folded, indexable=False)]
     if issuer is not None:
         match.insert(0, ts("issuer_tsv", "phraseto_tsquery", issuer, indexable=False))
-    found, last = _walk(conn, filters, sa.and_(*match), PROBE_ROWS, cap + 1)
-    if len(found) > cap or last is None:
-        return found[:cap + 1]
-    if not narrow and (cap + 1 - len(found)) * PROBE_ROWS > BUDGET * len(found):
-        return None
-    more, last = _walk(conn, [*filters, _after_row(*last)], sa.and_(*match), BUDGET, cap + 1 - len(found))
-    return None if last is not None and len(found) + len(more) <= cap else (found + more)[:cap + 1]
+    n = max(cap, RANK_ALL) + 1 if narrow else cap + 1
+    found, last = _walk(conn, filters, sigs, sa.and_(*match), PROBE_ROWS, n)
+    if last is not None:  # the probe's candidates are read, fewer than n matches in them
+        if not narrow and (n - len(found)) * PROBE_ROWS > BUDGET * len(found):
+            return None
+        more, last = _walk(conn, [*filters, _after_row(*last)], sigs, sa.and_(*match), BUDGET, n - len(found))
+        found += more
+        if last is not None:
+            return None
+    if len(found) < n:
+        return found, True
+    return found[:cap + 1], False
 
 
-def _walk(conn: Connection, filters: list[Cond], match: Cond, rows: int, n: int
+def _walk(conn: Connection, filters: list[Cond], sigs: list[tuple[Any, str]], match: Cond, rows: int, n: int
           ) -> tuple[list[tuple[Any, Any]], tuple[Any, Any] | None]:
     """Up to ``n`` rows of ``search_rows`` that ``filters`` and ``match`` allow, newest first, among the
-    first ``rows`` that ``filters`` allow (date order); and the ``rows``-th of those (doc_id, date) when
-    the walk reached it without ``n`` matches (None: it ended before, every match was seen)."""
+    first ``rows`` candidates that ``filters`` allow (date order); and the ``rows``-th candidate (doc_id,
+    date) when the walk reached it without ``n`` matches (None: it ended before, every match was seen).
+    The candidates come from an index-only scan, tested on their signatures (``sigs``: column, the words
+    it must hold); only those that pass are read, to test ``match``."""
     r = search_rows.c
     order = (r.issued_date.desc().nulls_last(), r.doc_id)
     rn = sa.func.row_number().over(order_by=order).label("rn")
-    inner = (sa.select(r.doc_id, r.issued_date, r.issuer_tsv, r.folded_tsv, rn).where(*filters)
-             .order_by(*order).limit(rows).subquery())
-    # no ORDER BY outside: the subquery's date order streams through the filter, and a sort would read
-    # every row of the walk; rows are put in order here (rn)
-    query = (sa.select(inner.c.doc_id, inner.c.issued_date, inner.c.rn, match.label("m"))
-             .where(sa.or_(match, inner.c.rn == rows)).limit(n + 1))
-    planner(conn, seqscan=False, bitmapscan=False)  # the date index in order, stopping early
+    cand = (sa.select(r.doc_id, r.issued_date, r.words_sig, r.issuer_sig, rn).where(*filters)
+            .order_by(*order).limit(rows).subquery())
+    holds = [cand.c[col.name].op("&")(mask) == mask for col, text in sigs for mask in [_sig(text)]]
+    passing = (sa.select(cand.c.doc_id, cand.c.issued_date, cand.c.rn)
+               .where(sa.or_(sa.and_(*holds), cand.c.rn == rows)).subquery())
+    # no ORDER BY outside: the candidates' date order streams through the join (nested loop on the key)
+    # and the filter, and a sort would read every candidate of the walk; rows are put in order here (rn)
+    query = (sa.select(passing.c.doc_id, passing.c.issued_date, passing.c.rn, match.label("m"))
+             .join_from(passing, search_rows, r.doc_id == passing.c.doc_id)
+             .where(sa.or_(match, passing.c.rn == rows)).limit(n + 1))
+    walk = {"seqscan": False, "bitmapscan": False, "hashjoin": False, "mergejoin": False}
+    planner(conn, **walk)  # the date index in order, stopping early
     got = sorted(conn.execute(query).all(), key=lambda row: row.rn)
-    planner(conn, seqscan=True, bitmapscan=True)
+    planner(conn, **dict.fromkeys(walk, True))
     found = [(row.doc_id, row.issued_date) for row in got if row.m][:n]
     end = next(((row.doc_id, row.issued_date) for row in got if row.rn == rows), None)
     return found, None if len(found) >= n else end
+
+
+def _sig(text: str) -> Any:
+    """The signature of the words of ``text`` as the ``simple`` parser cuts them (as in the tsvectors), a
+    subquery run once per query."""
+    config = sa.literal_column("'simple'::regconfig")
+    return sa.select(sa.func.search_sig(sa.func.tsvector_to_array(sa.func.to_tsvector(config, text)))
+                     ).scalar_subquery()
 
 
 def _after_row(doc_id: Any, date: Any) -> Cond:

@@ -45,10 +45,15 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
     fill(index)
     exact = index.search(SearchQuery(q="kien"))
     assert exact.total == 60 and exact.total_is_exact
+    typed_exact = index.search(SearchQuery(q="kien", doc_type="Quyết định", limit=100))
     monkeypatch.setattr(search_module, "TOTAL_CAP", 25)
     capped = index.search(SearchQuery(q="kien"))
     assert (capped.total, capped.total_is_exact) == (25, False)  # "more than 25"
     assert numbers(capped) == numbers(exact)  # the page is the same
+    # with a type filter PostgreSQL ranks a complete set larger than the cap whole: still counted to the cap
+    typed = index.search(SearchQuery(q="kien", doc_type="Quyết định", limit=100))
+    assert typed_exact.total > 25 and (typed.total, typed.total_is_exact) == (25, False)
+    assert numbers(typed) == numbers(typed_exact)
     few = index.search(SearchQuery(q="kien", issuer="Vũ Tây"))  # 12 matches: under the cap, exact
     assert (few.total, few.total_is_exact) == (12, True)
     monkeypatch.setattr(search_module, "TOTAL_CAP", 12)
@@ -59,7 +64,7 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
 # the module's caps lowered: SMALL (SQLite: a complete set ranked in Python), TOTAL_CAP (the total and the
 # SQLite window), PROBE (SQLite: 1 = always the descending walk), WINDOW (0: tier by tier), SPARSE (SQLite:
 # 0 = always ranked in Python, 10**6 = never), SPAN, SPAN_FILTERED, WINDOW_FILTERED (PostgreSQL: the window
-# among the newest documents), PROBE_ROWS, BUDGET (PostgreSQL: the walk of search_rows)
+# among the newest documents), PROBE_ROWS, BUDGET, RANK_ALL (PostgreSQL: the walk of search_rows)
 PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 0},
          {"SMALL": 0, "WINDOW": 12, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 12, "SPARSE": 10**6},
@@ -71,8 +76,9 @@ PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          # PostgreSQL's walk of search_rows: ended within the first rows, continued, or too sparse (GIN)
          {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 6, "BUDGET": 10**6},
          {"TOTAL_CAP": 4, "WINDOW": 12, "PROBE_ROWS": 5, "BUDGET": 8},
-         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 1, "BUDGET": 1}]
-PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET")
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 1, "BUDGET": 1},
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 5}]
+PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET", "RANK_ALL")
 
 
 @pytest.mark.parametrize("caps", PATHS)

@@ -276,7 +276,8 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
             else sa.literal(0)).label("tier")
     if len(head) <= TOTAL_CAP or complete:  # every match is in head: their tiers in one query, ranked here
-        rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
+        rows = conn.execute(_tiered(c.doc_id.in_(head), tier) if q_words else
+                            sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     if newest is not None:
@@ -339,15 +340,14 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
     keys = [k for k, _ in newest]
 
     def rank(part: list[Any]) -> Ranked:
-        tiers_of = {r[0]: r[1] for r in conn.execute(sa.select(c.doc_id, tier).where(c.doc_id.in_(part)))}
+        tiers_of = {r[0]: r.tier for r in conn.execute(_tiered(c.doc_id.in_(part), tier))}
         return [(k, tiers_of[k]) for k in part if k in tiers_of]
 
     def older(cond: sa.ColumnElement[bool], than: tuple[Any, Any]) -> Ranked | None:
         inner = (sa.select(c.doc_id).where(cond, pg.after(than[1], than[0]), *where).order_by(*order)
-                 .limit(pg.OLDER_PROBE).subquery())
-        got = [(r[0], r[1]) for r in conn.execute(
-            sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
-        return None if len(got) >= pg.OLDER_PROBE else got
+                 .limit(pg.OLDER_PROBE).scalar_subquery())
+        rows = conn.execute(_tiered(c.doc_id.in_(inner), tier)).all()
+        return None if len(rows) >= pg.OLDER_PROBE else _newest_first(rows)
 
     size = len(keys[:max(WINDOW, want)])
     window = rank(keys[:size])
@@ -366,6 +366,25 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
                                            .order_by(*order).limit(n))]
 
     return page_from_window(window, want, older_union, older_tier)
+
+
+def _tiered(keys: sa.ColumnElement[bool], tier: sa.ColumnElement[int]) -> sa.Select[Any]:
+    """PostgreSQL: (doc_id, issued_date, tier) of the documents ``keys`` selects. The tier's conditions
+    name the tsvector columns several times, and each mention would read (and decompress) a TOASTed
+    value again: they are read once, in a subquery, as in-memory copies under the same names."""
+    c = documents.c
+    copies = [sa.literal_column(f"{n} || ''::tsvector").label(n) for n in ("search_pairs_tsv", "search_exact_tsv")]
+    rows = (sa.select(c.doc_id, c.issued_date, *copies, sa.literal_column("search_folded_tsv"))
+            .where(keys).offset(0).subquery())
+    return sa.select(rows.c.doc_id, rows.c.issued_date, tier).select_from(rows)
+
+
+def _newest_first(rows: list[Any]) -> Ranked:
+    """(doc_id, tier) of ``_tiered`` rows in the newest-first order."""
+    rows = sorted(rows, key=lambda r: r.doc_id)
+    rows.sort(key=lambda r: r.issued_date or "", reverse=True)
+    rows.sort(key=lambda r: r.issued_date is None)
+    return [(r.doc_id, r.tier) for r in rows]
 
 
 def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnElement[bool]],

@@ -99,8 +99,9 @@ def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], is
     ``filters`` allow (cheap columns, on the index): first among the newest ``PROBE_ROWS`` of those
     candidates, then, if the density seen there promises the rest within ``BUDGET`` candidates, further.
     ``cap + 1`` matches are looked for (fewer: all of them); when ``narrow`` (the filters leave one type's
-    rows), up to ``RANK_ALL + 1`` and always further (the walk may well end before the budget, with every
-    match seen, ranked at once, which GIN queries of common words take longer to tell).
+    rows), up to ``RANK_ALL + 1`` among all ``PROBE_ROWS + BUDGET`` candidates at once (the walk may well
+    end before, with every match seen, ranked at once, which GIN queries of common words take longer to
+    tell).
     None: the matches are too sparse for the walk (the caller asks the GIN indexes)."""
     folded = " ".join(fold(w) for w in q_words)
     sigs = [(search_rows.c.words_sig, folded)] + ([(search_rows.c.issuer_sig, issuer)] if issuer else [])
@@ -108,9 +109,9 @@ def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], is
     if issuer is not None:
         match.insert(0, ts("issuer_tsv", "phraseto_tsquery", issuer, indexable=False))
     n = max(cap, RANK_ALL) + 1 if narrow else cap + 1
-    found, last = _walk(conn, filters, sigs, sa.and_(*match), PROBE_ROWS, n)
+    found, last = _walk(conn, filters, sigs, sa.and_(*match), PROBE_ROWS + BUDGET * narrow, n)
     if last is not None:  # the probe's candidates are read, fewer than n matches in them
-        if not narrow and (n - len(found)) * PROBE_ROWS > BUDGET * len(found):
+        if narrow or (n - len(found)) * PROBE_ROWS > BUDGET * len(found):
             return None
         more, last = _walk(conn, [*filters, _after_row(*last)], sigs, sa.and_(*match), BUDGET, n - len(found))
         found += more

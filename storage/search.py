@@ -18,8 +18,9 @@ thousand: any ``TOTAL_CAP + 1`` matches of the last (widest) tier tell it. Then:
   read, and only better tiers too thin in it are looked for among the older matches (one query for all
   of them when they are few, else one per tier): storage/search_rank.py's ``page_from_window``. In
   SQLite a window whose rowid range is short (dense matches) is ranked by an index query per tier within
-  that range instead, cheaper than reading the rows; in PostgreSQL the window is read in issued-date
-  order among the newest documents, the words checked on the rows (storage/search_pg.py);
+  that range instead, cheaper than reading the rows; in PostgreSQL the newest ``TOTAL_CAP + 1``
+  matches (the total and the window) come from one walk of the narrow ``search_rows`` table in date
+  order (storage/search_pg.py), a match set too sparse for it from the GIN indexes;
 - a page beyond the window, or (PostgreSQL) a match set too sparse for it, is asked tier by tier: each
   tier one index query that stops after the rows it needs (newest first is the FTS rowid order in
   SQLite, a B-tree order in PostgreSQL), first among the newest matches, then among the rest.
@@ -270,7 +271,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     # the newest matches by row checks in the narrow table (dense matches), else the widest tier's
     # matches from the GIN index in no order; up to one more than the cap: the total, and every match when few
     walked = _pg_newest(conn, query, q_words) if q_words else None
-    newest, complete = walked if walked is not None else (None, False)
+    newest, complete, rest = walked if walked is not None else (None, False, None)
     head = ([k for k, _ in newest] if newest is not None else
             [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
@@ -281,7 +282,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     if newest is not None:
-        keys = (_from_newest(conn, newest, tiers, where, tier, want)
+        keys = (_from_newest(conn, newest, tiers, where, tier, want, rest)
                 or _tier_by_tier(conn, query, tiers, where, want))
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     filtered = bool(query.doc_type or query.issuer)
@@ -308,10 +309,10 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     return _page(conn, c.doc_id, keys[query.offset:want], head)
 
 
-def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> tuple[list[tuple[Any, Any]], bool] | None:
-    """PostgreSQL: the newest ``TOTAL_CAP + 1`` matches from the narrow search table, or all of them (then
-    true; with a type filter there may be more than the cap), or None when they are too sparse for its
-    walk (storage/search_pg.py)."""
+def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> pg.Walked | None:
+    """PostgreSQL: the newest ``TOTAL_CAP + 1`` matches from the narrow search table (fewer: all of them,
+    then true) and, with a type filter, how to get every older one; or None when they are too sparse for
+    its walk (storage/search_pg.py)."""
     r = pg.search_rows.c
     filters: list[sa.ColumnElement[bool]] = [r.kind == "result"]
     if query.cleared_only:
@@ -327,10 +328,12 @@ def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> tupl
 
 
 def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa.ColumnElement[bool]],
-                 where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int) -> list[Any] | None:
+                 where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int,
+                 rest_of: Callable[[], list[tuple[Any, Any]] | None] | None) -> list[Any] | None:
     """PostgreSQL: the first ``want`` keys from the newest ``TOTAL_CAP + 1`` matches (newest first, more
-    exist): the newest ``WINDOW`` (at least ``want``) ranked. When better tiers are too thin in them, the
-    rest of ``newest`` is ranked too if the window's share of the best tier promises the page there (then
+    exist): the newest ``WINDOW`` (at least ``want``) ranked. When better tiers are too thin in them, every
+    older match is ranked if ``rest_of`` gives them all (a type filter's walk goes on); else the rest of
+    ``newest`` is ranked too if the window's share of the best tier promises the page there (then
     only the tiers better than what those reach are asked of the GIN indexes among the older matches);
     else the better tiers are asked among the matches older than the window at once (up to
     ``OLDER_PROBE``: a GIN query costs the same for many rows as for a few). None when ``want`` is beyond
@@ -353,6 +356,9 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
     window = rank(keys[:size])
 
     def older_union(best: int) -> Ranked | None:
+        later = rest_of() if rest_of is not None else None
+        if later is not None:  # every match older than newest, known: all older than the window ranked
+            return [r for r in rank(keys[size:] + [k for k, _ in later]) if r[1] < best]
         if sum(t == 0 for _, t in window) * len(keys) < want * size:  # the rest would not hold the page
             return older(better_than(tiers, best, sa.or_), newest[size - 1])
         rest = rank(keys[size:])

@@ -2,18 +2,21 @@
 
 Common words make GIN costly: a word in most documents has a posting list of most rows, and a GIN
 bitmap scan decodes every list it is given (six such words: ~60-95 ms at 1,000,000 documents) before
-the first row is returned, once per query. The planner, multiplying the words' frequencies as if they
-were independent, also expects a handful of rows where there are tens of thousands, and sorts them all.
-So the window (the newest matches of the widest tier, ranked in SQL) is read in issued-date order from
-the date index among the newest ``SPAN`` documents, every word checked on the row (the planner is kept
-off the GIN bitmap for that query), stopping when it has ``WINDOW`` matches, as search engines stop
-early on an index sorted by date; its tiers are computed on those rows only. The total (matches counted
-up to the cap, in no order) is one GIN scan; what the window leaves open (better tiers' older members,
-or a match set too sparse for the span) is asked with the indexable conditions.
+the first row is returned, once per query. Checking the words on the ``documents`` rows instead costs
+~6-10 us a row (their tsvectors are TOASTed out of line: the rows hold the page text). So the newest
+matches are found in ``search_rows`` (schema v4, storage/search_sql.py), one narrow row per document
+kept in step by a trigger: its date index (and type + date index) carries the filter columns and a
+256-bit signature of the folded words and of the issuer's words, so ``newest_matches`` walks the
+candidates newest first in an index-only scan (~0.3-0.5 us each), reads only the rows whose signatures
+hold every query word to check the words themselves, and stops at ``TOTAL_CAP + 1`` matches: the total
+(counted to the cap) and the window in one walk, as search engines stop early on an index sorted by
+date. A probe of the newest ``PROBE_ROWS`` candidates tells a match set too sparse for the walk (then
+the GIN indexes are asked, cheap for rare words); with a type filter the walk reads up to
+``PROBE_ROWS + BUDGET`` candidates and a complete set of up to ``RANK_ALL`` matches is ranked whole.
+Better tiers too thin among the newest matches are asked of the GIN indexes among the older ones.
 
-Checking the words on a row costs ~10 us (the tsvectors are TOASTed: each check reads and decompresses
-them), so the date-order walk pays only while matches are dense; counting through the rarest word's
-GIN scan with the other words checked on the rows was measured slower than the full GIN scan.
+The older read (``span_start``, ``SPAN``...: the window among the newest documents of ``documents``,
+the words checked on each row) is what a match set too sparse for the walk still takes.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ search_rows = sa.table("search_rows", *(sa.column(n) for n in (
 PROBE_ROWS = 20_000  # the newest matches are first looked for among this many candidates (index entries)
 BUDGET = 200_000  # and further among this many more when the density seen promises the cap within them
 OLDER_PROBE = 1024  # better tiers' matches older than the window asked at once, ranked when fewer
-RANK_ALL = 2000  # with a type filter, a complete set of up to this many matches is ranked whole
+RANK_ALL = 2000  # with a type filter, up to this many matches older than the newest are ranked at once
 SPAN = 4000  # the window is looked for among this many newest documents (by issued date)
 # with a type or issuer filter, checked on a row before its words (cheap columns), further, for fewer matches
 SPAN_FILTERED, WINDOW_FILTERED = 20000, 40
@@ -92,23 +95,25 @@ def planner(conn: Connection, **settings: bool) -> None:
         conn.exec_driver_sql(f"SET LOCAL enable_{name} = {'on' if on else 'off'}")
 
 
+Walked = tuple[list[tuple[Any, Any]], bool, Callable[[], "list[tuple[Any, Any]] | None"] | None]
+
+
 def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], issuer: str | None, cap: int,
-                   *, narrow: bool = False) -> tuple[list[tuple[Any, Any]], bool] | None:
-    """The newest matches of the widest tier, newest first, as (doc_id, issued_date), and whether they are
-    all of them; found in ``search_rows`` (storage/search_sql.py) by walking the date order of the rows
-    ``filters`` allow (cheap columns, on the index): first among the newest ``PROBE_ROWS`` of those
-    candidates, then, if the density seen there promises the rest within ``BUDGET`` candidates, further.
-    ``cap + 1`` matches are looked for (fewer: all of them); when ``narrow`` (the filters leave one type's
-    rows), up to ``RANK_ALL + 1`` among all ``PROBE_ROWS + BUDGET`` candidates at once (the walk may well
-    end before, with every match seen, ranked at once, which GIN queries of common words take longer to
-    tell).
+                   *, narrow: bool = False) -> Walked | None:
+    """The newest ``cap + 1`` matches of the widest tier (fewer: all of them, then true), newest first, as
+    (doc_id, issued_date), found in ``search_rows`` (storage/search_sql.py) by walking the date order of
+    the rows ``filters`` allow (cheap columns, on the index): first among the newest ``PROBE_ROWS`` of
+    those candidates, then, if the density seen there promises the rest within ``BUDGET`` candidates,
+    further; when ``narrow`` (the filters leave one type's rows) among all ``PROBE_ROWS + BUDGET`` at
+    once. Third, when ``narrow``: a function giving every match older than those (the walk goes on), or
+    None when the candidates do not end within ``BUDGET`` more or hold more than ``RANK_ALL`` matches.
     None: the matches are too sparse for the walk (the caller asks the GIN indexes)."""
     folded = " ".join(fold(w) for w in q_words)
     sigs = [(search_rows.c.words_sig, folded)] + ([(search_rows.c.issuer_sig, issuer)] if issuer else [])
     match = [ts("folded_tsv", "plainto_tsquery", folded, indexable=False)]
     if issuer is not None:
         match.insert(0, ts("issuer_tsv", "phraseto_tsquery", issuer, indexable=False))
-    n = max(cap, RANK_ALL) + 1 if narrow else cap + 1
+    n = cap + 1
     found, last = _walk(conn, filters, sigs, sa.and_(*match), PROBE_ROWS + BUDGET * narrow, n)
     if last is not None:  # the probe's candidates are read, fewer than n matches in them
         if narrow or (n - len(found)) * PROBE_ROWS > BUDGET * len(found):
@@ -118,8 +123,13 @@ def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], is
         if last is not None:
             return None
     if len(found) < n:
-        return found, True
-    return found[:cap + 1], False
+        return found, True, None
+
+    def older() -> list[tuple[Any, Any]] | None:
+        got, end = _walk(conn, [*filters, _after_row(*found[-1])], sigs, sa.and_(*match), BUDGET, RANK_ALL + 1)
+        return got if end is None and len(got) <= RANK_ALL else None
+
+    return found, False, older if narrow else None
 
 
 def _walk(conn: Connection, filters: list[Cond], sigs: list[tuple[Any, str]], match: Cond, rows: int, n: int

@@ -271,7 +271,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     # the newest matches by row checks in the narrow table (dense matches), else the widest tier's
     # matches from the GIN index in no order; up to one more than the cap: the total, and every match when few
     walked = _pg_newest(conn, query, q_words) if q_words else None
-    newest, complete, rest = walked if walked is not None else (None, False, None)
+    newest, complete, rest, share = walked if walked is not None else (None, False, None, 1.0)
     head = ([k for k, _ in newest] if newest is not None else
             [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
@@ -282,7 +282,7 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     if newest is not None:
-        keys = (_from_newest(conn, newest, tiers, where, tier, want, rest)
+        keys = (_from_newest(conn, newest, tiers, where, tier, want, rest, share)
                 or _tier_by_tier(conn, query, tiers, where, want))
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     filtered = bool(query.doc_type or query.issuer)
@@ -329,15 +329,16 @@ def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> pg.W
 
 def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa.ColumnElement[bool]],
                  where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int,
-                 rest_of: Callable[[], list[tuple[Any, Any]] | None] | None) -> list[Any] | None:
+                 rest_of: Callable[[], list[tuple[Any, Any]] | None] | None, share: float) -> list[Any] | None:
     """PostgreSQL: the first ``want`` keys from the newest ``TOTAL_CAP + 1`` matches (newest first, more
     exist): the newest ``WINDOW`` (at least ``want``) ranked. When better tiers are too thin in them, every
     older match is ranked if ``rest_of`` gives them all (a type filter's walk goes on); else the rest of
     ``newest`` is ranked too if the window's share of the best tier promises the page there (then
     only the tiers better than what those reach are asked of the GIN indexes among the older matches);
     else the better tiers are asked among the matches older than the window at once (up to
-    ``OLDER_PROBE``: a GIN query costs the same for many rows as for a few). None when ``want`` is beyond
-    ``newest``."""
+    ``OLDER_PROBE``: a GIN query costs the same for many rows as for a few), unless the window's share of
+    them and ``share`` (of the candidates the walk read, that matched) promise more. None when ``want``
+    is beyond ``newest``."""
     c = documents.c
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
     keys = [k for k, _ in newest]
@@ -360,6 +361,11 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
         if later is not None:  # every match older than newest, known: all older than the window ranked
             return [r for r in rank(keys[size:] + [k for k, _ in later]) if r[1] < best]
         if sum(t == 0 for _, t in window) * len(keys) < want * size:  # the rest would not hold the page
+            # the better tiers' share of the window times the matches (the walk's share of the documents)
+            # promising more than one union query returns: asked tier by tier instead
+            many = sum(t < best for _, t in window) * share * pg.documents_estimate(conn)
+            if many >= pg.OLDER_PROBE * len(window):
+                return None
             return older(better_than(tiers, best, sa.or_), newest[size - 1])
         rest = rank(keys[size:])
         reached = reach(window + rest, want)
@@ -368,8 +374,14 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
 
     def older_tier(s: int, n: int) -> list[Any]:
         last = newest[size - 1]
-        return [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[s], pg.after(last[1], last[0]), *where)
-                                           .order_by(*order).limit(n))]
+        # a tier rare among the newest matches is read from its GIN index and sorted: the date index would
+        # check the words of many rows (TOASTed) before finding n
+        rare = sum(t <= s for _, t in window) < pg.RARE * len(window)
+        pg.planner(conn, indexscan=not rare)
+        got = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[s], pg.after(last[1], last[0]), *where)
+                                          .order_by(*order).limit(n))]
+        pg.planner(conn, indexscan=True)
+        return got
 
     return page_from_window(window, want, older_union, older_tier)
 

@@ -36,6 +36,7 @@ search_rows = sa.table("search_rows", *(sa.column(n) for n in (
     "issuer_sig")))
 PROBE_ROWS = 20_000  # the newest matches are first looked for among this many candidates (index entries)
 BUDGET = 200_000  # and further among this many more when the density seen promises the cap within them
+RARE = 0.05  # a tier with a smaller share of the newest matches is read from GIN among the older ones
 OLDER_PROBE = 1024  # better tiers' matches older than the window asked at once, ranked when fewer
 RANK_ALL = 2000  # with a type filter, up to this many matches older than the newest are ranked at once
 SPAN = 4000  # the window is looked for among this many newest documents (by issued date)
@@ -95,7 +96,7 @@ def planner(conn: Connection, **settings: bool) -> None:
         conn.exec_driver_sql(f"SET LOCAL enable_{name} = {'on' if on else 'off'}")
 
 
-Walked = tuple[list[tuple[Any, Any]], bool, Callable[[], "list[tuple[Any, Any]] | None"] | None]
+Walked = tuple[list[tuple[Any, Any]], bool, Callable[[], "list[tuple[Any, Any]] | None"] | None, float]
 
 
 def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], issuer: str | None, cap: int,
@@ -107,33 +108,35 @@ def newest_matches(conn: Connection, q_words: list[str], filters: list[Cond], is
     further; when ``narrow`` (the filters leave one type's rows) among all ``PROBE_ROWS + BUDGET`` at
     once. Third, when ``narrow``: a function giving every match older than those (the walk goes on), or
     None when the candidates do not end within ``BUDGET`` more or hold more than ``RANK_ALL`` matches.
-    None: the matches are too sparse for the walk (the caller asks the GIN indexes)."""
+    Fourth: the share of the candidates read that matched. None: the matches are too sparse for the walk
+    (the caller asks the GIN indexes)."""
     folded = " ".join(fold(w) for w in q_words)
     sigs = [(search_rows.c.words_sig, folded)] + ([(search_rows.c.issuer_sig, issuer)] if issuer else [])
     match = [ts("folded_tsv", "plainto_tsquery", folded, indexable=False)]
     if issuer is not None:
         match.insert(0, ts("issuer_tsv", "phraseto_tsquery", issuer, indexable=False))
     n = cap + 1
-    found, last = _walk(conn, filters, sigs, sa.and_(*match), PROBE_ROWS + BUDGET * narrow, n)
+    found, last, read = _walk(conn, filters, sigs, sa.and_(*match), PROBE_ROWS + BUDGET * narrow, n)
     if last is not None:  # the probe's candidates are read, fewer than n matches in them
         if narrow or (n - len(found)) * PROBE_ROWS > BUDGET * len(found):
             return None
-        more, last = _walk(conn, [*filters, _after_row(*last)], sigs, sa.and_(*match), BUDGET, n - len(found))
-        found += more
+        more, last, more_read = _walk(conn, [*filters, _after_row(*last)], sigs, sa.and_(*match), BUDGET,
+                                      n - len(found))
+        found, read = found + more, read + more_read
         if last is not None:
             return None
     if len(found) < n:
-        return found, True, None
+        return found, True, None, 1.0
 
     def older() -> list[tuple[Any, Any]] | None:
-        got, end = _walk(conn, [*filters, _after_row(*found[-1])], sigs, sa.and_(*match), BUDGET, RANK_ALL + 1)
+        got, end, _ = _walk(conn, [*filters, _after_row(*found[-1])], sigs, sa.and_(*match), BUDGET, RANK_ALL + 1)
         return got if end is None and len(got) <= RANK_ALL else None
 
-    return found, False, older if narrow else None
+    return found, False, older if narrow else None, len(found) / max(read, 1)
 
 
 def _walk(conn: Connection, filters: list[Cond], sigs: list[tuple[Any, str]], match: Cond, rows: int, n: int
-          ) -> tuple[list[tuple[Any, Any]], tuple[Any, Any] | None]:
+          ) -> tuple[list[tuple[Any, Any]], tuple[Any, Any] | None, int]:
     """Up to ``n`` rows of ``search_rows`` that ``filters`` and ``match`` allow, newest first, among the
     first ``rows`` candidates that ``filters`` allow (date order); and the ``rows``-th candidate (doc_id,
     date) when the walk reached it without ``n`` matches (None: it ended before, every match was seen).
@@ -158,7 +161,13 @@ def _walk(conn: Connection, filters: list[Cond], sigs: list[tuple[Any, str]], ma
     planner(conn, **dict.fromkeys(walk, True))
     found = [(row.doc_id, row.issued_date) for row in got if row.m][:n]
     end = next(((row.doc_id, row.issued_date) for row in got if row.rn == rows), None)
-    return found, None if len(found) >= n else end
+    return found, None if len(found) >= n else end, max((row.rn for row in got), default=0)
+
+
+def documents_estimate(conn: Connection) -> float:
+    """How many rows ``search_rows`` holds, as the planner's statistics say (0 when never analysed)."""
+    return max(0.0, conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'search_rows'::regclass")
+               .scalar() or 0.0)
 
 
 def _sig(text: str) -> Any:

@@ -64,7 +64,8 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
 # the module's caps lowered: SMALL (SQLite: a complete set ranked in Python), TOTAL_CAP (the total and the
 # SQLite window), PROBE (SQLite: 1 = always the descending walk), WINDOW (0: tier by tier), SPARSE (SQLite:
 # 0 = always ranked in Python, 10**6 = never), SPAN, SPAN_FILTERED, WINDOW_FILTERED (PostgreSQL: the window
-# among the newest documents), PROBE_ROWS, BUDGET, RANK_ALL (PostgreSQL: the walk of search_rows)
+# among the newest documents), PROBE_ROWS, BUDGET, RANK_ALL (PostgreSQL: the walk of search_rows), OLDER_PROBE,
+# RARE (PostgreSQL: the better tiers among the older matches)
 PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 0},
          {"SMALL": 0, "WINDOW": 12, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 12, "SPARSE": 10**6},
@@ -78,8 +79,11 @@ PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"TOTAL_CAP": 4, "WINDOW": 12, "PROBE_ROWS": 5, "BUDGET": 8},
          {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 1, "BUDGET": 1},
          {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 5},
-         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 100}]
-PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET", "RANK_ALL")
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 100},
+         # PostgreSQL's older matches: one union query skipped or too many, a rare tier read from GIN or not
+         {"TOTAL_CAP": 4, "WINDOW": 3, "OLDER_PROBE": 1, "RARE": 1.0},
+         {"TOTAL_CAP": 4, "WINDOW": 12, "OLDER_PROBE": 2, "RARE": 0.0}]
+PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET", "RANK_ALL", "OLDER_PROBE", "RARE")
 
 
 @pytest.mark.parametrize("caps", PATHS)

@@ -185,7 +185,13 @@ def _v3(conn: Connection) -> None:
     migrate_search(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: Connection) -> None:
+    from storage.search_sql import migrate_search_rows  # PostgreSQL: the narrow search table (search_pg.py)
+
+    migrate_search_rows(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 
 
 def now() -> dt.datetime:

@@ -18,8 +18,9 @@ thousand: any ``TOTAL_CAP + 1`` matches of the last (widest) tier tell it. Then:
   read, and only better tiers too thin in it are looked for among the older matches (one query for all
   of them when they are few, else one per tier): storage/search_rank.py's ``page_from_window``. In
   SQLite a window whose rowid range is short (dense matches) is ranked by an index query per tier within
-  that range instead, cheaper than reading the rows; in PostgreSQL the window is read in issued-date
-  order among the newest documents, the words checked on the rows (storage/search_pg.py);
+  that range instead, cheaper than reading the rows; in PostgreSQL the newest ``TOTAL_CAP + 1``
+  matches (the total and the window) come from one walk of the narrow ``search_rows`` table in date
+  order (storage/search_pg.py), a match set too sparse for it from the GIN indexes;
 - a page beyond the window, or (PostgreSQL) a match set too sparse for it, is asked tier by tier: each
   tier one index query that stops after the rows it needs (newest first is the FTS rowid order in
   SQLite, a B-tree order in PostgreSQL), first among the newest matches, then among the rest.
@@ -38,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from storage import search_pg as pg
 from storage.folding import PAIR_EXACT, PAIR_FOLDED, fold, pairs, words
 from storage.schema import documents
-from storage.search_rank import Ranked, better_than, build_tiers, in_tier_order, page_from_window, tier_function
+from storage.search_rank import Ranked, better_than, build_tiers, in_tier_order, page_from_window, reach, tier_function
 from storage.search_sql import DAY, FOLD_MARK
 
 MAX_TOKENS = 12
@@ -267,13 +268,22 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
 
     want = query.offset + query.limit
-    # the widest tier's matches in no order, up to one more than the cap: the total, and every match when few
-    head = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))]
+    # the newest matches by row checks in the narrow table (dense matches), else the widest tier's
+    # matches from the GIN index in no order; up to one more than the cap: the total, and every match when few
+    walked = _pg_newest(conn, query, q_words) if q_words else None
+    newest, complete, rest, share = walked if walked is not None else (None, False, None, 1.0)
+    head = ([k for k, _ in newest] if newest is not None else
+            [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
     tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
             else sa.literal(0)).label("tier")
-    if len(head) <= TOTAL_CAP:  # every match is in head: their tiers in one query, ranked here
-        rows = conn.execute(sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
+    if len(head) <= TOTAL_CAP or complete:  # every match is in head: their tiers in one query, ranked here
+        rows = conn.execute(_tiered(c.doc_id.in_(head), tier) if q_words else
+                            sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
         keys = _in_order(rows, lambda r: r.tier)
+        return _page(conn, c.doc_id, keys[query.offset:want], head)
+    if newest is not None:
+        keys = (_from_newest(conn, newest, tiers, where, tier, want, rest, share)
+                or _tier_by_tier(conn, query, tiers, where, want))
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     filtered = bool(query.doc_type or query.issuer)
     window = _pg_window(conn, q_words, where, dates, tier, filtered, want) if q_words else []
@@ -297,6 +307,102 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     else:  # a sparse match set, or a page beyond the window: tier by tier
         keys = _tier_by_tier(conn, query, tiers, where, want)
     return _page(conn, c.doc_id, keys[query.offset:want], head)
+
+
+def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> pg.Walked | None:
+    """PostgreSQL: the newest ``TOTAL_CAP + 1`` matches from the narrow search table (fewer: all of them,
+    then true) and, with a type filter, how to get every older one; or None when they are too sparse for
+    its walk (storage/search_pg.py)."""
+    r = pg.search_rows.c
+    filters: list[sa.ColumnElement[bool]] = [r.kind == "result"]
+    if query.cleared_only:
+        filters.append(r.needs_review.is_(False))
+    if query.doc_type:
+        filters.append(r.doc_type_folded == fold(query.doc_type))
+    if query.date_from:
+        filters.append(r.issued_date >= query.date_from.isoformat())
+    if query.date_to:
+        filters.append(r.issued_date <= query.date_to.isoformat())
+    return pg.newest_matches(conn, q_words, filters, fold(query.issuer) if query.issuer else None, TOTAL_CAP,
+                             narrow=bool(query.doc_type))
+
+
+def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa.ColumnElement[bool]],
+                 where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int,
+                 rest_of: Callable[[], list[tuple[Any, Any]] | None] | None, share: float) -> list[Any] | None:
+    """PostgreSQL: the first ``want`` keys from the newest ``TOTAL_CAP + 1`` matches (newest first, more
+    exist): the newest ``WINDOW`` (at least ``want``) ranked. When better tiers are too thin in them, every
+    older match is ranked if ``rest_of`` gives them all (a type filter's walk goes on); else the rest of
+    ``newest`` is ranked too if the window's share of the best tier promises the page there (then
+    only the tiers better than what those reach are asked of the GIN indexes among the older matches);
+    else the better tiers are asked among the matches older than the window at once (up to
+    ``OLDER_PROBE``: a GIN query costs the same for many rows as for a few), unless the window's share of
+    them and ``share`` (of the candidates the walk read, that matched) promise more. None when ``want``
+    is beyond ``newest``."""
+    c = documents.c
+    order = (c.issued_date.desc().nulls_last(), c.doc_id)
+    keys = [k for k, _ in newest]
+
+    def rank(part: list[Any]) -> Ranked:
+        tiers_of = {r[0]: r.tier for r in conn.execute(_tiered(c.doc_id.in_(part), tier))}
+        return [(k, tiers_of[k]) for k in part if k in tiers_of]
+
+    def older(cond: sa.ColumnElement[bool], than: tuple[Any, Any]) -> Ranked | None:
+        inner = (sa.select(c.doc_id).where(cond, pg.after(than[1], than[0]), *where).order_by(*order)
+                 .limit(pg.OLDER_PROBE).scalar_subquery())
+        rows = conn.execute(_tiered(c.doc_id.in_(inner), tier)).all()
+        return None if len(rows) >= pg.OLDER_PROBE else _newest_first(rows)
+
+    size = len(keys[:max(WINDOW, want)])
+    window = rank(keys[:size])
+
+    def older_union(best: int) -> Ranked | None:
+        later = rest_of() if rest_of is not None else None
+        if later is not None:  # every match older than newest, known: all older than the window ranked
+            return [r for r in rank(keys[size:] + [k for k, _ in later]) if r[1] < best]
+        if sum(t == 0 for _, t in window) * len(keys) < want * size:  # the rest would not hold the page
+            # the better tiers' share of the window times the matches (the walk's share of the documents)
+            # promising more than one union query returns: asked tier by tier instead
+            many = sum(t < best for _, t in window) * share * pg.documents_estimate(conn)
+            if many >= pg.OLDER_PROBE * len(window):
+                return None
+            return older(better_than(tiers, best, sa.or_), newest[size - 1])
+        rest = rank(keys[size:])
+        reached = reach(window + rest, want)
+        got = older(better_than(tiers, reached, sa.or_), newest[-1]) if reached else []
+        return None if got is None else [r for r in rest if r[1] < best] + got
+
+    def older_tier(s: int, n: int) -> list[Any]:
+        last = newest[size - 1]
+        # a tier rare among the newest matches is read from its GIN index and sorted: the date index would
+        # check the words of many rows (TOASTed) before finding n
+        rare = sum(t <= s for _, t in window) < pg.RARE * len(window)
+        pg.planner(conn, indexscan=not rare)
+        got = [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[s], pg.after(last[1], last[0]), *where)
+                                          .order_by(*order).limit(n))]
+        pg.planner(conn, indexscan=True)
+        return got
+
+    return page_from_window(window, want, older_union, older_tier)
+
+
+def _tiered(keys: sa.ColumnElement[bool], tier: sa.ColumnElement[int]) -> sa.Select[Any]:
+    """PostgreSQL: (doc_id, issued_date, tier) of the documents ``keys`` selects. The tier's conditions
+    name the tsvector columns several times, and each mention would read (and decompress) a TOASTed
+    value again: they are read once, in a subquery, as in-memory copies under the same names."""
+    c = documents.c
+    copies = [sa.literal_column(f"{n} || ''::tsvector").label(n) for n in ("search_pairs_tsv", "search_exact_tsv")]
+    rows = (sa.select(c.doc_id, c.issued_date, *copies, sa.literal_column("search_folded_tsv"))
+            .where(keys).offset(0).subquery())
+    return sa.select(rows.c.doc_id, rows.c.issued_date, tier).select_from(rows)
+
+
+def _newest_first(rows: list[Any]) -> Ranked:
+    """(doc_id, tier) of ``_tiered`` rows in the newest-first order."""
+    rows = sorted(rows, key=lambda r: r.doc_id)
+    rows.sort(key=lambda r: r.issued_date or "", reverse=True)
+    rows.sort(key=lambda r: r.issued_date is None)
+    return [(r.doc_id, r.tier) for r in rows]
 
 
 def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnElement[bool]],

@@ -68,6 +68,18 @@ def in_tier_order(ranked: Ranked) -> list[Hashable]:
     return [k for k, _ in sorted(ranked, key=lambda r: r[1])]
 
 
+def reach(ranked: Ranked, want: int) -> int:
+    """The worst tier the first ``want`` results reach among ``ranked`` (which holds at least ``want``)."""
+    counts = [0] * TIERS
+    for _, t in ranked:
+        counts[t] += 1
+    best, seen = 0, counts[0]
+    while seen < want:
+        best += 1
+        seen += counts[best]
+    return best
+
+
 def page_from_window(window: Ranked, want: int, older_union: Callable[[int], Ranked | None],
                      older_tier: Callable[[int, int], Sequence[Hashable]]) -> list[Hashable] | None:
     """The first ``want`` keys in result order, from the ranked ``window`` (the newest matches; some are
@@ -78,13 +90,7 @@ def page_from_window(window: Ranked, want: int, older_union: Callable[[int], Ran
     condition (a tier's condition also holds for some rows of better tiers)."""
     if len(window) < want:
         return None
-    counts = [0] * TIERS
-    for _, t in window:
-        counts[t] += 1
-    best, seen = 0, counts[0]
-    while seen < want:  # the worst tier the page reaches within the window
-        best += 1
-        seen += counts[best]
+    best = reach(window, want)
     if best == 0:
         return [k for k, t in window if t == 0][:want]
     older = older_union(best)  # better tiers' older members rank before the window's tier ``best``

@@ -100,6 +100,37 @@ def test_index_follows_writes(index: Index) -> None:
     assert numbers(index.search(SearchQuery(q="Đông Hưng"))) == ["2"]
 
 
+def test_postgresql_search_rows_follow_writes(index: Index) -> None:
+    """PostgreSQL's narrow search table (schema v4) holds every document's filter columns and folded words,
+    kept in step by the trigger on every write (insert, correction, delete, truncate), with the signature
+    of its words."""
+    if index.engine.dialect.name != "postgresql":
+        return
+
+    def narrow() -> dict[str, tuple[object, ...]]:
+        with index.engine.connect() as conn:
+            return {r[0]: tuple(r[1:]) for r in conn.exec_driver_sql(
+                "SELECT doc_id, issued_date, kind, needs_review, doc_type_folded, "
+                "issuer_tsv @@ phraseto_tsquery('simple', 'ky ba'), "
+                "folded_tsv @@ plainto_tsquery('simple', 'dong hung'), "
+                "words_sig & search_sig('{dong,hung}') = search_sig('{dong,hung}') FROM search_rows")}
+
+    a = doc("1", issuer="Ủy ban nhân dân phường Kỳ Bá", date=None, needs_review=True)
+    b = doc("2", issuer="UBND xã Đông Hưng", kind="separator", doc_type="Giấy phép xây dựng")
+    add(index, a, b)
+    assert narrow() == {a.doc_id: (None, "result", True, "quyet dinh", True, False, False),
+                        b.doc_id: ("2021-06-15", "separator", False, "giay phep xay dung", False, True, True)}
+    fixed = dataclasses.replace(a, needs_review=False, metadata=dataclasses.replace(
+        a.metadata, issuer=Field("UBND xã Đông Hưng", 1.0), issued_date=Field("2024-05-06", 1.0)))
+    index.update_document(fixed, who="clerk", action="correct", detail={})
+    assert narrow()[a.doc_id] == ("2024-05-06", "result", False, "quyet dinh", False, True, True)
+    index.replace_documents(a.sha256, [])
+    assert a.doc_id not in narrow() and len(narrow()) == 1
+    with index.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE documents")
+    assert narrow() == {}
+
+
 def test_v2_archive_migrates_and_searches(index_url: str) -> None:
     engine = sa.create_engine(index_url)
     with engine.begin() as conn:  # an archive written before the full-text index (schema v2)

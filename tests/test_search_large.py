@@ -45,10 +45,15 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
     fill(index)
     exact = index.search(SearchQuery(q="kien"))
     assert exact.total == 60 and exact.total_is_exact
+    typed_exact = index.search(SearchQuery(q="kien", doc_type="Quyết định", limit=100))
     monkeypatch.setattr(search_module, "TOTAL_CAP", 25)
     capped = index.search(SearchQuery(q="kien"))
     assert (capped.total, capped.total_is_exact) == (25, False)  # "more than 25"
     assert numbers(capped) == numbers(exact)  # the page is the same
+    # with a type filter PostgreSQL ranks a complete set larger than the cap whole: still counted to the cap
+    typed = index.search(SearchQuery(q="kien", doc_type="Quyết định", limit=100))
+    assert typed_exact.total > 25 and (typed.total, typed.total_is_exact) == (25, False)
+    assert numbers(typed) == numbers(typed_exact)
     few = index.search(SearchQuery(q="kien", issuer="Vũ Tây"))  # 12 matches: under the cap, exact
     assert (few.total, few.total_is_exact) == (12, True)
     monkeypatch.setattr(search_module, "TOTAL_CAP", 12)
@@ -59,7 +64,8 @@ def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.Monkey
 # the module's caps lowered: SMALL (SQLite: a complete set ranked in Python), TOTAL_CAP (the total and the
 # SQLite window), PROBE (SQLite: 1 = always the descending walk), WINDOW (0: tier by tier), SPARSE (SQLite:
 # 0 = always ranked in Python, 10**6 = never), SPAN, SPAN_FILTERED, WINDOW_FILTERED (PostgreSQL: the window
-# among the newest documents)
+# among the newest documents), PROBE_ROWS, BUDGET, RANK_ALL (PostgreSQL: the walk of search_rows), OLDER_PROBE,
+# RARE (PostgreSQL: the better tiers among the older matches)
 PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 0},
          {"SMALL": 0, "WINDOW": 12, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 12, "SPARSE": 10**6},
@@ -67,7 +73,17 @@ PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"SMALL": 0, "TOTAL_CAP": 4, "PROBE": 1, "WINDOW": 12, "SPARSE": 0},
          {"SMALL": 0, "TOTAL_CAP": 0, "WINDOW": 25, "SPARSE": 0}, {"SMALL": 0, "WINDOW": 3, "SPARSE": 0},
          {"TOTAL_CAP": 4, "WINDOW": 12, "SPAN": 20, "SPAN_FILTERED": 20, "WINDOW_FILTERED": 4},
-         {"TOTAL_CAP": 0, "PROBE": 1, "WINDOW": 25, "SPAN": 8, "SPAN_FILTERED": 8}]
+         {"TOTAL_CAP": 0, "PROBE": 1, "WINDOW": 25, "SPAN": 8, "SPAN_FILTERED": 8},
+         # PostgreSQL's walk of search_rows: ended within the first rows, continued, or too sparse (GIN)
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 6, "BUDGET": 10**6},
+         {"TOTAL_CAP": 4, "WINDOW": 12, "PROBE_ROWS": 5, "BUDGET": 8},
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 1, "BUDGET": 1},
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 5},
+         {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 100},
+         # PostgreSQL's older matches: one union query skipped or too many, a rare tier read from GIN or not
+         {"TOTAL_CAP": 4, "WINDOW": 3, "OLDER_PROBE": 1, "RARE": 1.0},
+         {"TOTAL_CAP": 4, "WINDOW": 12, "OLDER_PROBE": 2, "RARE": 0.0}]
+PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET", "RANK_ALL", "OLDER_PROBE", "RARE")
 
 
 @pytest.mark.parametrize("caps", PATHS)
@@ -78,7 +94,7 @@ def test_every_ranking_path_gives_the_same_page(index: Index, monkeypatch: pytes
     assert in_python[0][:3] == ["50", "45", "40"]  # "Kiến Xương" spelt exactly, newest first
     assert in_python[2][0] == "57"  # the exact word "Kiến" in the text, newest of them, before folded ones
     for name, value in caps.items():
-        monkeypatch.setattr(search_pg if name.startswith(("SPAN", "WINDOW_")) else search_module, name, value)
+        monkeypatch.setattr(search_pg if name.startswith(PG_CAPS) else search_module, name, value)
     assert [numbers(index.search(q)) for q in QUERIES] == in_python
 
 

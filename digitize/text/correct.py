@@ -14,6 +14,8 @@ list and the metadata extraction all see the corrected spelling. It
   and the size of the edit;
 - replaces a real syllable by a diacritic variant only when the neighbours attest the variant and
   not the word as read ("bát đầu" -> "bắt đầu", "CÔNG HÒA" -> "CỘNG HÒA"), and Tesseract was not sure;
+  a rare one read unsurely by the common syllable a letter away that pairs on both sides ("ngành Nộ vụ");
+- reads a lone "~" or "—" between two words as the en dash it was ("Công nghiệp – Dịch vụ");
 - drops stand-alone marks that are not text (rules "|", specks "`", seal fragments) and strips such
   marks glued to a word ("_„PHÓ");
 - never touches numbers, codes, abbreviations ("UBND", "123/QĐ-UBND") or words it cannot place.
@@ -239,9 +241,6 @@ def best_syllable(s: str, left: str = "", right: str = "", conf: float = 0.0, *,
             # ("kê hoạch" -> "kế hoạch"), the reading making none: Tesseract is sure of lost marks too.
             made = [(n, c) for c in lex.by_fold.get(fold(s), ()) if c != s and (n := _ctx(lex, left, c, right)) > 0]
             return max(made)[1] if len(made) == 1 or (made and sorted(made)[-1][0] > sorted(made)[-2][0]) else s
-        # A real syllable is swapped for a diacritic variant only on positive evidence: the neighbours
-        # attest the variant, and the variant is at least as common or Tesseract was unsure. Absence
-        # of a bigram alone proves little: the texts are small.
         if conf < UNSURE_CONF and lex.uni.get(s, 0) <= RARE:
             # a rare syllable that makes no pair: a letter lost ("ngành Nộ vụ" for "Nội vụ") when one common
             # syllable a letter away makes a pair on both sides
@@ -250,6 +249,9 @@ def best_syllable(s: str, left: str = "", right: str = "", conf: float = 0.0, *,
                     and lex.uni.get(c, 0) >= COMMON * max(1, lex.uni.get(s, 0))]
             if len(both) == 1 or (both and sorted(both)[-1][0] > 2 * sorted(both)[-2][0]):
                 return max(both)[1]
+        # A real syllable is swapped for a diacritic variant only on positive evidence: the neighbours
+        # attest the variant, and the variant is at least as common or Tesseract was unsure. Absence
+        # of a bigram alone proves little: the texts are small.
         best, best_n = s, 0
         for c in lex.by_fold.get(fold(s), ()):
             n = _ctx(lex, left, c, right)

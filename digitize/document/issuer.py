@@ -20,22 +20,19 @@ from digitize.text.vntext import (
     title_case,
 )
 
-# Organisation names: a new body starts at one of these heads; other lines continue the previous one.
-_ORG_HEADS = (
-    "uy ban nhan dan", "ubnd", "hoi dong nhan dan", "hdnd", "phong", "so", "bo", "cuc", "chi cuc", "tong cuc",
-    "ban", "trung tam", "van phong", "truong", "benh vien", "cong an", "bao hiem", "kho bac", "chi nhanh",
-    "dang uy", "thanh tra", "toa an", "vien kiem sat", "doi", "hat", "tram", "ubmttq", "uy ban mat tran",
-    "hoi dong", "khoa", "vien", "hoc vien", "dai hoc", "bo phan", "chinh phu", "thu tuong", "tinh uy", "huyen uy",
-    "thanh uy", "dang bo", "chi bo", "doan thanh nien", "cong ty", "tong cong ty", "hop tac xa", "ngan hang",
-    "lien doan", "hoi lien hiep", "quoc hoi", "kiem toan", "thu vien", "bao tang",
-)
-# how the head nouns of _ORG_HEADS are spelt (a lost or wrong tone mark on the header's capitals is repaired)
-_HEAD_SPELLING = {fold(x): x for x in (
+# Organisation names: a new body starts at one of these heads; other lines continue the previous one. The
+# heads as they are spelt (a tone mark lost on the header's capitals is repaired from here), and the
+# abbreviations that stand for some of them.
+_HEADS = (
     "Ủy ban nhân dân", "Hội đồng nhân dân", "Phòng", "Sở", "Bộ", "Cục", "Chi cục", "Tổng cục", "Ban", "Trung tâm",
     "Văn phòng", "Trường", "Bệnh viện", "Công an", "Bảo hiểm", "Kho bạc", "Chi nhánh", "Đảng ủy", "Thanh tra",
-    "Tòa án", "Viện kiểm sát", "Đội", "Hạt", "Trạm", "Hội đồng", "Khoa", "Viện", "Học viện", "Đại học", "Bộ phận",
-    "Chính phủ", "Tỉnh ủy", "Huyện ủy", "Thành ủy", "Đảng bộ", "Chi bộ", "Công ty", "Tổng công ty", "Hợp tác xã",
-    "Ngân hàng", "Liên đoàn", "Quốc hội", "Kiểm toán", "Thư viện", "Bảo tàng")}
+    "Tòa án", "Viện kiểm sát", "Đội", "Hạt", "Trạm", "Ủy ban Mặt trận", "Hội đồng", "Khoa", "Viện", "Học viện",
+    "Đại học", "Bộ phận", "Chính phủ", "Thủ tướng", "Tỉnh ủy", "Huyện ủy", "Thành ủy", "Đảng bộ", "Chi bộ",
+    "Đoàn Thanh niên", "Công ty", "Tổng công ty", "Hợp tác xã", "Ngân hàng", "Liên đoàn", "Hội Liên hiệp",
+    "Quốc hội", "Kiểm toán", "Thư viện", "Bảo tàng",
+)
+_HEAD_SPELLING = {fold(x): x for x in _HEADS}
+_ORG_HEADS = (*_HEAD_SPELLING, "ubnd", "hdnd", "ubmttq")
 _UNITS = ("tinh", "thanh pho", "huyen", "quan", "thi xa", "xa", "phuong", "thi tran")
 _EXPAND = {"ubnd": "Ủy ban nhân dân", "hdnd": "Hội đồng nhân dân", "tp": "thành phố", "tx": "thị xã",
            "tt": "thị trấn", "kcn": "khu công nghiệp", "kkt": "khu kinh tế", "ccn": "cụm công nghiệp",

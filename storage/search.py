@@ -274,26 +274,24 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     newest, complete, rest, share = walked if walked is not None else (None, False, None, 1.0)
     head = ([k for k, _ in newest] if newest is not None else
             [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
-    tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
-            else sa.literal(0)).label("tier")
     if len(head) <= TOTAL_CAP or complete:  # every match is in head: their tiers in one query, ranked here
-        rows = conn.execute(_tiered(c.doc_id.in_(head), tier) if q_words else
-                            sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
+        rows = conn.execute(_tiered(head, _rank_tier(q_words)) if q_words else
+                            sa.select(c.doc_id, c.issued_date, sa.literal(0).label("tier")).where(c.doc_id.in_(head))
+                            ).all()
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     if newest is not None:
-        keys = (_from_newest(conn, newest, tiers, where, tier, want, rest, share)
+        keys = (_from_newest(conn, newest, tiers, where, _rank_tier(q_words), want, rest, share)
                 or _tier_by_tier(conn, query, tiers, where, want))
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     filtered = bool(query.doc_type or query.issuer)
-    window = _pg_window(conn, q_words, where, dates, tier, filtered, want) if q_words else []
+    window = _pg_window(conn, q_words, where, dates, filtered, want) if q_words else []
     if len(window) >= want:
         older = pg.after(window[-1][2], window[-1][0])
 
         def ranked(cond: sa.ColumnElement[bool], n: int) -> Ranked:
-            inner = sa.select(c.doc_id).where(cond, older, *where).order_by(*order).limit(n).subquery()
-            return [(r[0], r[1]) for r in conn.execute(
-                sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
+            inner = sa.select(c.doc_id).where(cond, older, *where).order_by(*order).limit(n).scalar_subquery()
+            return _newest_first(conn.execute(_tiered(inner, _rank_tier(q_words))).all())
 
         def older_union(best: int) -> Ranked | None:
             got = ranked(better_than(tiers, best, sa.or_), PROBE)
@@ -344,13 +342,13 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
     keys = [k for k, _ in newest]
 
     def rank(part: list[Any]) -> Ranked:
-        tiers_of = {r[0]: r.tier for r in conn.execute(_tiered(c.doc_id.in_(part), tier))}
+        tiers_of = {r[0]: r.tier for r in conn.execute(_tiered(part, tier))}
         return [(k, tiers_of[k]) for k in part if k in tiers_of]
 
     def older(cond: sa.ColumnElement[bool], than: tuple[Any, Any]) -> Ranked | None:
         inner = (sa.select(c.doc_id).where(cond, pg.after(than[1], than[0]), *where).order_by(*order)
                  .limit(pg.OLDER_PROBE).scalar_subquery())
-        rows = conn.execute(_tiered(c.doc_id.in_(inner), tier)).all()
+        rows = conn.execute(_tiered(inner, tier)).all()
         return None if len(rows) >= pg.OLDER_PROBE else _newest_first(rows)
 
     size = len(keys[:max(WINDOW, want)])
@@ -386,23 +384,31 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
     return page_from_window(window, want, older_union, older_tier)
 
 
-def _tiered(keys: sa.ColumnElement[bool], tier: sa.ColumnElement[int]) -> sa.Select[Any]:
-    """PostgreSQL: (doc_id, issued_date, tier) of the documents ``keys`` selects. The tier's conditions
-    name the tsvector columns several times, and each mention would read (and decompress) a TOASTed
-    value again: they are read once, in a subquery, as in-memory copies under the same names."""
-    c = documents.c
-    copies = [sa.literal_column(f"{n} || ''::tsvector").label(n) for n in ("search_pairs_tsv", "search_exact_tsv")]
-    rows = (sa.select(c.doc_id, c.issued_date, *copies, sa.literal_column("search_folded_tsv"))
-            .where(keys).offset(0).subquery())
-    return sa.select(rows.c.doc_id, rows.c.issued_date, tier).select_from(rows)
+def _tiered(keys: Any, tier: sa.ColumnElement[int]) -> sa.Select[Any]:
+    """PostgreSQL: (doc_id, issued_date, tier) of the documents whose doc_id is in ``keys`` (a list or a
+    subquery), every one a match of the widest tier; ``tier`` (``_rank_tier``) reads the narrow
+    ``search_tiers`` (schema v5, storage/search_sql.py), never ``documents``' TOASTed tsvectors."""
+    t = pg.search_tiers.c
+    return sa.select(t.doc_id, t.issued_date, tier).where(t.doc_id.in_(keys))
+
+
+def _rank_tier(q_words: list[str]) -> sa.ColumnElement[int]:
+    """PostgreSQL: the tier of a ``search_tiers`` row known to match the widest tier (0 best .. 6)."""
+    tiers = pg.tier_conditions(q_words, sa.and_, matched=True, exact_col="exact_tsv", pairs_col="pairs_tsv")
+    return sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1).label("tier")
+
+
+def _sorted_newest(rows: list[Any]) -> list[Any]:
+    """``_tiered`` rows in the newest-first order: issued date descending, no date last, then doc_id."""
+    rows = sorted(rows, key=lambda r: r.doc_id)
+    rows.sort(key=lambda r: r.issued_date or "", reverse=True)
+    rows.sort(key=lambda r: r.issued_date is None)
+    return rows
 
 
 def _newest_first(rows: list[Any]) -> Ranked:
     """(doc_id, tier) of ``_tiered`` rows in the newest-first order."""
-    rows = sorted(rows, key=lambda r: r.doc_id)
-    rows.sort(key=lambda r: r.issued_date or "", reverse=True)
-    rows.sort(key=lambda r: r.issued_date is None)
-    return [(r.doc_id, r.tier) for r in rows]
+    return [(r.doc_id, r.tier) for r in _sorted_newest(rows)]
 
 
 def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnElement[bool]],
@@ -424,8 +430,7 @@ def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnEle
 
 
 def _pg_window(conn: Connection, q_words: list[str], where: list[sa.ColumnElement[bool]],
-               dates: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], filtered: bool, want: int
-               ) -> list[tuple[Any, int, Any]]:
+               dates: list[sa.ColumnElement[bool]], filtered: bool, want: int) -> list[tuple[Any, int, Any]]:
     """PostgreSQL: the newest ``WINDOW`` matches of the widest tier among the newest ``SPAN`` documents
     (date index order, the words checked on each row; ``filtered``: ``WINDOW_FILTERED`` (at least ``want``)
     among ``SPAN_FILTERED``), with their tiers: (doc_id, tier, issued_date)."""
@@ -435,12 +440,11 @@ def _pg_window(conn: Connection, q_words: list[str], where: list[sa.ColumnElemen
     span = [c.issued_date >= start] if start else []
     widest = pg.tier_conditions(q_words, sa.and_, indexable=False)[-1]
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
-    inner = (sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(size).subquery())
+    inner = sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(size).scalar_subquery()
     pg.planner(conn, bitmapscan=False)  # the date index in order, not a GIN bitmap of every match
-    rows = conn.execute(sa.select(c.doc_id, tier, c.issued_date).join_from(documents, inner, c.doc_id == inner.c.doc_id)
-                        .order_by(*order)).all()
+    rows = conn.execute(_tiered(inner, _rank_tier(q_words))).all()
     pg.planner(conn, bitmapscan=True)
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r.doc_id, r.tier, r.issued_date) for r in _sorted_newest(rows)]
 
 
 def _date_cuts(conn: Connection, query: SearchQuery) -> list[str]:

@@ -56,15 +56,17 @@ def ts(column: str, func: str, text: str, *, indexable: bool = True) -> Cond:
 
 
 def tier_conditions(q_words: list[str], both: Callable[[Any, Any], Any], *, indexable: bool = True,
-                    matched: bool = False, exact_col: str = "search_exact_tsv", pairs_col: str = "search_pairs_tsv"
-                    ) -> list[Cond]:
+                    folded_indexable: bool = True, matched: bool = False, exact_col: str = "search_exact_tsv",
+                    pairs_col: str = "search_pairs_tsv") -> list[Cond]:
     """The seven tiers (storage/search.py) as conditions on the tsvector columns (named ``exact_col``,
     ``pairs_col`` and ``search_folded_tsv``); ``matched``: for rows known to hold every folded word (the
-    widest tier), which is then not tested (no folded column is read)."""
+    widest tier), which is then not tested (no folded column is read); not ``folded_indexable``: the folded
+    words are checked on the rows the other conditions' indexes find (a query of several words only)."""
     exact, folded = " ".join(q_words), " ".join(fold(w) for w in q_words)
     all_e = ts(exact_col, "plainto_tsquery", exact, indexable=indexable)
     any_e = ts(exact_col, "to_tsquery", " | ".join(lexeme(w) for w in q_words), indexable=indexable)
-    all_f = sa.true() if matched else ts("search_folded_tsv", "plainto_tsquery", folded, indexable=indexable)
+    all_f = sa.true() if matched else ts("search_folded_tsv", "plainto_tsquery", folded,
+                                         indexable=indexable and (folded_indexable or len(q_words) == 1))
     if len(q_words) == 1:
         phrase_e, phrase_f = all_e, all_f
     else:

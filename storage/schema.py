@@ -191,7 +191,13 @@ def _v4(conn: Connection) -> None:
     migrate_search_rows(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(conn: Connection) -> None:
+    from storage.search_sql import migrate_search_tiers  # PostgreSQL: what the tiers read, narrow (search.py)
+
+    migrate_search_tiers(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def now() -> dt.datetime:

@@ -262,6 +262,9 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     if query.date_to:
         dates.append(c.issued_date <= query.date_to.isoformat())
     where += dates
+    # the better tiers among older matches when exact words are rare: GIN asked for the rare lists only
+    lean_where = where + [pg.ts("issuer_tsv", "phraseto_tsquery", fold(query.issuer), indexable=False)
+                          ] if query.issuer else list(where)
     if query.issuer:
         where.append(pg.ts("issuer_tsv", "phraseto_tsquery", fold(query.issuer)))
     tiers = pg.tier_conditions(q_words, sa.and_) if q_words else [sa.true()]
@@ -274,26 +277,27 @@ def _plain(conn: Connection, query: SearchQuery, q_words: list[str]) -> SearchRe
     newest, complete, rest, share = walked if walked is not None else (None, False, None, 1.0)
     head = ([k for k, _ in newest] if newest is not None else
             [r[0] for r in conn.execute(sa.select(c.doc_id).where(tiers[-1], *where).limit(TOTAL_CAP + 1))])
-    tier = (sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1) if len(tiers) > 1
-            else sa.literal(0)).label("tier")
     if len(head) <= TOTAL_CAP or complete:  # every match is in head: their tiers in one query, ranked here
-        rows = conn.execute(_tiered(c.doc_id.in_(head), tier) if q_words else
-                            sa.select(c.doc_id, c.issued_date, tier).where(c.doc_id.in_(head))).all()
+        rows = conn.execute(_tiered(head, _rank_tier(q_words)) if q_words else
+                            sa.select(c.doc_id, c.issued_date, sa.literal(0).label("tier")).where(c.doc_id.in_(head))
+                            ).all()
         keys = _in_order(rows, lambda r: r.tier)
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     if newest is not None:
-        keys = (_from_newest(conn, newest, tiers, where, tier, want, rest, share)
+        # (with a type filter only: its B-tree bitmap leaves few rows to check; without, checking the folded
+        # words of every row with an exact word costs more than decoding the folded lists)
+        lean = (pg.tier_conditions(q_words, sa.and_, folded_indexable=False), lean_where) if query.doc_type else None
+        keys = (_from_newest(conn, newest, tiers, where, _rank_tier(q_words), want, rest, share, lean)
                 or _tier_by_tier(conn, query, tiers, where, want))
         return _page(conn, c.doc_id, keys[query.offset:want], head)
     filtered = bool(query.doc_type or query.issuer)
-    window = _pg_window(conn, q_words, where, dates, tier, filtered, want) if q_words else []
+    window = _pg_window(conn, q_words, where, dates, filtered, want) if q_words else []
     if len(window) >= want:
         older = pg.after(window[-1][2], window[-1][0])
 
         def ranked(cond: sa.ColumnElement[bool], n: int) -> Ranked:
-            inner = sa.select(c.doc_id).where(cond, older, *where).order_by(*order).limit(n).subquery()
-            return [(r[0], r[1]) for r in conn.execute(
-                sa.select(c.doc_id, tier).join_from(documents, inner, c.doc_id == inner.c.doc_id).order_by(*order))]
+            inner = sa.select(c.doc_id).where(cond, older, *where).order_by(*order).limit(n).scalar_subquery()
+            return _newest_first(conn.execute(_tiered(inner, _rank_tier(q_words))).all())
 
         def older_union(best: int) -> Ranked | None:
             got = ranked(better_than(tiers, best, sa.or_), PROBE)
@@ -329,7 +333,9 @@ def _pg_newest(conn: Connection, query: SearchQuery, q_words: list[str]) -> pg.W
 
 def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa.ColumnElement[bool]],
                  where: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], want: int,
-                 rest_of: Callable[[], list[tuple[Any, Any]] | None] | None, share: float) -> list[Any] | None:
+                 rest_of: Callable[[], list[tuple[Any, Any]] | None] | None, share: float,
+                 lean: tuple[list[sa.ColumnElement[bool]], list[sa.ColumnElement[bool]]] | None
+                 ) -> list[Any] | None:
     """PostgreSQL: the first ``want`` keys from the newest ``TOTAL_CAP + 1`` matches (newest first, more
     exist): the newest ``WINDOW`` (at least ``want``) ranked. When better tiers are too thin in them, every
     older match is ranked if ``rest_of`` gives them all (a type filter's walk goes on); else the rest of
@@ -337,20 +343,25 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
     only the tiers better than what those reach are asked of the GIN indexes among the older matches);
     else the better tiers are asked among the matches older than the window at once (up to
     ``OLDER_PROBE``: a GIN query costs the same for many rows as for a few), unless the window's share of
-    them and ``share`` (of the candidates the walk read, that matched) promise more. None when ``want``
-    is beyond ``newest``."""
+    them and ``share`` (of the candidates the walk read, that matched) promise more. When under ``RARE`` of
+    the window holds an exact word, that union uses ``lean`` (tiers, where; given with a type filter): its
+    GIN query reads the rare
+    posting lists (exact words, pairs) and checks the common ones (folded words, issuer) on the rows it
+    finds (unaccented "quyet dinh cap phep" + type + issuer: 71 -> 25 ms at 1,000,000 documents). None
+    when ``want`` is beyond ``newest``."""
     c = documents.c
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
     keys = [k for k, _ in newest]
 
     def rank(part: list[Any]) -> Ranked:
-        tiers_of = {r[0]: r.tier for r in conn.execute(_tiered(c.doc_id.in_(part), tier))}
+        tiers_of = {r[0]: r.tier for r in conn.execute(_tiered(part, tier))}
         return [(k, tiers_of[k]) for k in part if k in tiers_of]
 
-    def older(cond: sa.ColumnElement[bool], than: tuple[Any, Any]) -> Ranked | None:
-        inner = (sa.select(c.doc_id).where(cond, pg.after(than[1], than[0]), *where).order_by(*order)
+    def older(cond: sa.ColumnElement[bool], than: tuple[Any, Any], filters: list[sa.ColumnElement[bool]] = where
+              ) -> Ranked | None:
+        inner = (sa.select(c.doc_id).where(cond, pg.after(than[1], than[0]), *filters).order_by(*order)
                  .limit(pg.OLDER_PROBE).scalar_subquery())
-        rows = conn.execute(_tiered(c.doc_id.in_(inner), tier)).all()
+        rows = conn.execute(_tiered(inner, tier)).all()
         return None if len(rows) >= pg.OLDER_PROBE else _newest_first(rows)
 
     size = len(keys[:max(WINDOW, want)])
@@ -366,6 +377,8 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
             many = sum(t < best for _, t in window) * share * pg.documents_estimate(conn)
             if many >= pg.OLDER_PROBE * len(window):
                 return None
+            if lean is not None and sum(t not in (3, 6) for _, t in window) < pg.RARE * len(window):  # rare exact
+                return older(better_than(lean[0], best, sa.or_), newest[size - 1], lean[1])
             return older(better_than(tiers, best, sa.or_), newest[size - 1])
         rest = rank(keys[size:])
         reached = reach(window + rest, want)
@@ -386,23 +399,31 @@ def _from_newest(conn: Connection, newest: list[tuple[Any, Any]], tiers: list[sa
     return page_from_window(window, want, older_union, older_tier)
 
 
-def _tiered(keys: sa.ColumnElement[bool], tier: sa.ColumnElement[int]) -> sa.Select[Any]:
-    """PostgreSQL: (doc_id, issued_date, tier) of the documents ``keys`` selects. The tier's conditions
-    name the tsvector columns several times, and each mention would read (and decompress) a TOASTed
-    value again: they are read once, in a subquery, as in-memory copies under the same names."""
-    c = documents.c
-    copies = [sa.literal_column(f"{n} || ''::tsvector").label(n) for n in ("search_pairs_tsv", "search_exact_tsv")]
-    rows = (sa.select(c.doc_id, c.issued_date, *copies, sa.literal_column("search_folded_tsv"))
-            .where(keys).offset(0).subquery())
-    return sa.select(rows.c.doc_id, rows.c.issued_date, tier).select_from(rows)
+def _tiered(keys: Any, tier: sa.ColumnElement[int]) -> sa.Select[Any]:
+    """PostgreSQL: (doc_id, issued_date, tier) of the documents whose doc_id is in ``keys`` (a list or a
+    subquery), every one a match of the widest tier; ``tier`` (``_rank_tier``) reads the narrow
+    ``search_tiers`` (schema v5, storage/search_sql.py), never ``documents``' TOASTed tsvectors."""
+    t = pg.search_tiers.c
+    return sa.select(t.doc_id, t.issued_date, tier).where(t.doc_id.in_(keys))
+
+
+def _rank_tier(q_words: list[str]) -> sa.ColumnElement[int]:
+    """PostgreSQL: the tier of a ``search_tiers`` row known to match the widest tier (0 best .. 6)."""
+    tiers = pg.tier_conditions(q_words, sa.and_, matched=True, exact_col="exact_tsv", pairs_col="pairs_tsv")
+    return sa.case(*((t, i) for i, t in enumerate(tiers[:-1])), else_=len(tiers) - 1).label("tier")
+
+
+def _sorted_newest(rows: list[Any]) -> list[Any]:
+    """``_tiered`` rows in the newest-first order: issued date descending, no date last, then doc_id."""
+    rows = sorted(rows, key=lambda r: r.doc_id)
+    rows.sort(key=lambda r: r.issued_date or "", reverse=True)
+    rows.sort(key=lambda r: r.issued_date is None)
+    return rows
 
 
 def _newest_first(rows: list[Any]) -> Ranked:
     """(doc_id, tier) of ``_tiered`` rows in the newest-first order."""
-    rows = sorted(rows, key=lambda r: r.doc_id)
-    rows.sort(key=lambda r: r.issued_date or "", reverse=True)
-    rows.sort(key=lambda r: r.issued_date is None)
-    return [(r.doc_id, r.tier) for r in rows]
+    return [(r.doc_id, r.tier) for r in _sorted_newest(rows)]
 
 
 def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnElement[bool]],
@@ -424,8 +445,7 @@ def _tier_by_tier(conn: Connection, query: SearchQuery, tiers: list[sa.ColumnEle
 
 
 def _pg_window(conn: Connection, q_words: list[str], where: list[sa.ColumnElement[bool]],
-               dates: list[sa.ColumnElement[bool]], tier: sa.ColumnElement[int], filtered: bool, want: int
-               ) -> list[tuple[Any, int, Any]]:
+               dates: list[sa.ColumnElement[bool]], filtered: bool, want: int) -> list[tuple[Any, int, Any]]:
     """PostgreSQL: the newest ``WINDOW`` matches of the widest tier among the newest ``SPAN`` documents
     (date index order, the words checked on each row; ``filtered``: ``WINDOW_FILTERED`` (at least ``want``)
     among ``SPAN_FILTERED``), with their tiers: (doc_id, tier, issued_date)."""
@@ -435,12 +455,11 @@ def _pg_window(conn: Connection, q_words: list[str], where: list[sa.ColumnElemen
     span = [c.issued_date >= start] if start else []
     widest = pg.tier_conditions(q_words, sa.and_, indexable=False)[-1]
     order = (c.issued_date.desc().nulls_last(), c.doc_id)
-    inner = (sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(size).subquery())
+    inner = sa.select(c.doc_id).where(*where, *span, widest).order_by(*order).limit(size).scalar_subquery()
     pg.planner(conn, bitmapscan=False)  # the date index in order, not a GIN bitmap of every match
-    rows = conn.execute(sa.select(c.doc_id, tier, c.issued_date).join_from(documents, inner, c.doc_id == inner.c.doc_id)
-                        .order_by(*order)).all()
+    rows = conn.execute(_tiered(inner, _rank_tier(q_words))).all()
     pg.planner(conn, bitmapscan=True)
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r.doc_id, r.tier, r.issued_date) for r in _sorted_newest(rows)]
 
 
 def _date_cuts(conn: Connection, query: SearchQuery) -> list[str]:

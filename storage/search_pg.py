@@ -34,6 +34,7 @@ from storage.search_rank import build_tiers
 search_rows = sa.table("search_rows", *(sa.column(n) for n in (
     "doc_id", "issued_date", "kind", "needs_review", "doc_type_folded", "issuer_tsv", "folded_tsv", "words_sig",
     "issuer_sig")))
+search_tiers = sa.table("search_tiers", *(sa.column(n) for n in ("doc_id", "issued_date", "exact_tsv", "pairs_tsv")))
 PROBE_ROWS = 20_000  # the newest matches are first looked for among this many candidates (index entries)
 BUDGET = 200_000  # and further among this many more when the density seen promises the cap within them
 RARE = 0.05  # a tier with a smaller share of the newest matches is read from GIN among the older ones
@@ -54,18 +55,23 @@ def ts(column: str, func: str, text: str, *, indexable: bool = True) -> Cond:
     return sa.func.ts_match_vq(sa.literal_column(column), query, type_=sa.Boolean)
 
 
-def tier_conditions(q_words: list[str], both: Callable[[Any, Any], Any], *, indexable: bool = True) -> list[Cond]:
-    """The seven tiers (storage/search.py) as conditions on the tsvector columns."""
+def tier_conditions(q_words: list[str], both: Callable[[Any, Any], Any], *, indexable: bool = True,
+                    folded_indexable: bool = True, matched: bool = False, exact_col: str = "search_exact_tsv",
+                    pairs_col: str = "search_pairs_tsv") -> list[Cond]:
+    """The seven tiers (storage/search.py) as conditions on the tsvector columns (named ``exact_col``,
+    ``pairs_col`` and ``search_folded_tsv``); ``matched``: for rows known to hold every folded word (the
+    widest tier), which is then not tested (no folded column is read); not ``folded_indexable``: the folded
+    words are checked on the rows the other conditions' indexes find (a query of several words only)."""
     exact, folded = " ".join(q_words), " ".join(fold(w) for w in q_words)
-    all_e = ts("search_exact_tsv", "plainto_tsquery", exact, indexable=indexable)
-    any_e = ts("search_exact_tsv", "to_tsquery", " | ".join(lexeme(w) for w in q_words), indexable=indexable)
-    all_f = ts("search_folded_tsv", "plainto_tsquery", folded, indexable=indexable)
+    all_e = ts(exact_col, "plainto_tsquery", exact, indexable=indexable)
+    any_e = ts(exact_col, "to_tsquery", " | ".join(lexeme(w) for w in q_words), indexable=indexable)
+    all_f = sa.true() if matched else ts("search_folded_tsv", "plainto_tsquery", folded,
+                                         indexable=indexable and (folded_indexable or len(q_words) == 1))
     if len(q_words) == 1:
         phrase_e, phrase_f = all_e, all_f
     else:
-        phrase_e = ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(q_words, PAIR_EXACT)),
-                      indexable=indexable)
-        phrase_f = ts("search_pairs_tsv", "plainto_tsquery", " ".join(pairs(folded.split(" "), PAIR_FOLDED)),
+        phrase_e = ts(pairs_col, "plainto_tsquery", " ".join(pairs(q_words, PAIR_EXACT)), indexable=indexable)
+        phrase_f = ts(pairs_col, "plainto_tsquery", " ".join(pairs(folded.split(" "), PAIR_FOLDED)),
                       indexable=indexable)
     return build_tiers(phrase_e, phrase_f, all_e, any_e, all_f, both)
 

@@ -212,3 +212,60 @@ def migrate_search_rows(conn: Connection) -> None:
         return
     for ddl in SEARCH_ROWS_DDL:
         conn.exec_driver_sql(ddl)
+
+
+# PostgreSQL, schema v5: what the tiers read besides the folded words. Ranking a row from ``documents``
+# reads its TOASTed pairs and exact tsvectors, out of line and compressed (~15-25 us a row warm, more cold),
+# and every mention in the tier's conditions reads them again unless copied. Here they sit without
+# positions (the tiers are ANDs and ORs of words and pair tokens), with the issued date, in a row of their
+# own, inline and uncompressed (``toast_tuple_target``: compressed only past 8 kB), so the conditions
+# test them in place (~2-4 us a row). Not in ``search_rows``: its walk reads rows for the folded words
+# and stays narrow (~0.8 kB a row, where the pairs alone are ~2.6 kB).
+_SYNC_FUNCTION = """CREATE OR REPLACE FUNCTION search_rows_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            TRUNCATE search_rows, search_tiers;
+            RETURN NULL;
+        END IF;
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            IF TG_OP = 'DELETE' OR OLD.doc_id <> NEW.doc_id THEN
+                DELETE FROM search_rows WHERE doc_id = OLD.doc_id;
+                DELETE FROM search_tiers WHERE doc_id = OLD.doc_id;
+            END IF;
+            IF TG_OP = 'DELETE' THEN
+                RETURN NULL;
+            END IF;
+        END IF;
+        INSERT INTO search_rows (doc_id, issued_date, kind, needs_review, doc_type_folded, issuer_tsv, folded_tsv)
+        VALUES (NEW.doc_id, NEW.issued_date, NEW.kind, NEW.needs_review, NEW.doc_type_folded, NEW.issuer_tsv,
+                strip(NEW.search_folded_tsv))
+        ON CONFLICT (doc_id) DO UPDATE SET issued_date = EXCLUDED.issued_date, kind = EXCLUDED.kind,
+            needs_review = EXCLUDED.needs_review, doc_type_folded = EXCLUDED.doc_type_folded,
+            issuer_tsv = EXCLUDED.issuer_tsv, folded_tsv = EXCLUDED.folded_tsv;
+        INSERT INTO search_tiers (doc_id, issued_date, exact_tsv, pairs_tsv)
+        VALUES (NEW.doc_id, NEW.issued_date, strip(NEW.search_exact_tsv), strip(NEW.search_pairs_tsv))
+        ON CONFLICT (doc_id) DO UPDATE SET issued_date = EXCLUDED.issued_date, exact_tsv = EXCLUDED.exact_tsv,
+            pairs_tsv = EXCLUDED.pairs_tsv;
+        RETURN NULL;
+    END $$"""
+SEARCH_TIERS_DDL = [
+    "CREATE TABLE IF NOT EXISTS search_tiers (doc_id VARCHAR(64) PRIMARY KEY, issued_date VARCHAR(10), "
+    "exact_tsv TSVECTOR, pairs_tsv TSVECTOR) WITH (toast_tuple_target = 8160)",
+    # inline, never out of line (MAIN), and compressed only past toast_tuple_target (see above)
+    "ALTER TABLE search_tiers ALTER COLUMN exact_tsv SET STORAGE MAIN, ALTER COLUMN pairs_tsv SET STORAGE MAIN",
+    _SYNC_FUNCTION,
+    "INSERT INTO search_tiers (doc_id, issued_date, exact_tsv, pairs_tsv) "
+    "SELECT doc_id, issued_date, strip(search_exact_tsv), strip(search_pairs_tsv) FROM documents "
+    "ON CONFLICT (doc_id) DO NOTHING",
+    "ANALYZE search_tiers",
+]
+
+
+def migrate_search_tiers(conn: Connection) -> None:
+    """Schema v5: PostgreSQL's ``search_tiers`` (issued date, exact words and word pairs without positions:
+    one narrow row per document), filled from every document and kept in step by the ``search_rows``
+    trigger; nothing for SQLite (its ranking reads the FTS columns' text)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for ddl in SEARCH_TIERS_DDL:
+        conn.exec_driver_sql(ddl)

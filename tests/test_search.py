@@ -131,6 +131,42 @@ def test_postgresql_search_rows_follow_writes(index: Index) -> None:
     assert narrow() == {}
 
 
+def test_postgresql_search_tiers_follow_writes_and_rank(index: Index) -> None:
+    """PostgreSQL's tier table (schema v5) holds every document's issued date, exact words and word pairs
+    without positions, kept in step by the trigger on every write; ranking reads it, not ``documents``."""
+    if index.engine.dialect.name != "postgresql":
+        return
+
+    def tiers() -> dict[str, tuple[object, ...]]:
+        with index.engine.connect() as conn:
+            return {r[0]: tuple(r[1:]) for r in conn.exec_driver_sql(
+                "SELECT doc_id, issued_date, exact_tsv @@ plainto_tsquery('simple', 'kiến xương'), "
+                "pairs_tsv @@ plainto_tsquery('simple', 'kiếnǂxương'), "
+                "pairs_tsv @@ plainto_tsquery('simple', 'kienǁxuong'), "
+                "exact_tsv = strip(exact_tsv) AND pairs_tsv = strip(pairs_tsv) FROM search_tiers")}
+
+    a = doc("1", issuer="UBND huyện Kiến Xương", date="2024-05-06")
+    b = doc("2", issuer="UBND huyen Kien Xuong", date=None, kind="separator")
+    add(index, a, b)
+    assert tiers() == {a.doc_id: ("2024-05-06", True, True, True, True), b.doc_id: (None, False, False, True, True)}
+    fixed = dataclasses.replace(a, metadata=dataclasses.replace(
+        a.metadata, issuer=Field("UBND huyện Kiến Xướng", 1.0), issued_date=Field("2024-05-07", 1.0)))
+    index.update_document(fixed, who="clerk", action="correct", detail={})
+    assert tiers()[a.doc_id] == ("2024-05-07", False, False, True, True)
+    c = doc("3", issuer="UBND huyen Kien Xuong", date="2020-01-01")
+    add(index, c)
+    assert numbers(index.search(SearchQuery(q="Kiến Xương"))) == ["1", "3"]  # "kiến" spelt exactly, then none
+    with index.engine.begin() as conn:  # the tiers come from search_tiers: make "3" spelt exactly there only
+        conn.exec_driver_sql("UPDATE search_tiers SET exact_tsv = to_tsvector('simple', 'kiến xương'), "
+                             f"pairs_tsv = to_tsvector('simple', 'kiếnǂxương kienǁxuong') WHERE doc_id = '{c.doc_id}'")
+    assert numbers(index.search(SearchQuery(q="Kiến Xương"))) == ["3", "1"]
+    index.replace_documents(a.sha256, [])
+    assert a.doc_id not in tiers() and len(tiers()) == 2
+    with index.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE documents")
+    assert tiers() == {}
+
+
 def test_v2_archive_migrates_and_searches(index_url: str) -> None:
     engine = sa.create_engine(index_url)
     with engine.begin() as conn:  # an archive written before the full-text index (schema v2)

@@ -38,7 +38,7 @@ QUERIES = [SearchQuery(q="Kiến Xương", limit=100), SearchQuery(q="kien xuong
            SearchQuery(q="KIẾN", limit=100), SearchQuery(q="giấy phép xây dựng", limit=100),
            SearchQuery(q="xuong kien", limit=10, offset=30, cleared_only=True),
            SearchQuery(q="cap phep", doc_type="Quyết định", limit=100), SearchQuery(q="kien", issuer="Vũ Tây"),
-           SearchQuery(limit=9, offset=40)]
+           SearchQuery(limit=9, offset=40), SearchQuery(q="Kiến Xương", doc_type="Quyết định", limit=10)]
 
 
 def test_total_is_counted_up_to_the_cap(index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +82,9 @@ PATHS = [{"SMALL": 0, "WINDOW": 0}, {"SMALL": 0, "TOTAL_CAP": 4, "WINDOW": 0},
          {"TOTAL_CAP": 4, "WINDOW": 3, "PROBE_ROWS": 2, "RANK_ALL": 100},
          # PostgreSQL's older matches: one union query skipped or too many, a rare tier read from GIN or not
          {"TOTAL_CAP": 4, "WINDOW": 3, "OLDER_PROBE": 1, "RARE": 1.0},
-         {"TOTAL_CAP": 4, "WINDOW": 12, "OLDER_PROBE": 2, "RARE": 0.0}]
+         {"TOTAL_CAP": 4, "WINDOW": 12, "OLDER_PROBE": 2, "RARE": 0.0},
+         # ... the union asked of GIN for the rare lists only, the folded words and issuer checked on rows
+         {"TOTAL_CAP": 30, "WINDOW": 12, "RARE": 1.0, "RANK_ALL": 0}]
 PG_CAPS = ("SPAN", "WINDOW_", "PROBE_ROWS", "BUDGET", "RANK_ALL", "OLDER_PROBE", "RARE")
 
 

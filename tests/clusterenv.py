@@ -233,7 +233,20 @@ def check_final(cl: Cluster, expected: list[dict[str, Any]], monkeypatch: pytest
     assert not [k for k in keys if k.startswith("pages/")], "page intermediates left behind"
     assert keys == want, {"orphans": sorted(keys - want), "missing": sorted(want - keys)}
     for q in distributed.QUEUES:
-        assert FailedJobRegistry(q, connection=c.redis).count == 0
+        failed = FailedJobRegistry(q, connection=c.redis)
+        assert failed.count == 0, _failed_jobs(failed, c.redis)
+
+
+def _failed_jobs(registry: Any, connection: Any) -> list[tuple[str, str]]:
+    """The failed jobs of a registry with the last line of their error, for an assertion's message."""
+    from rq.job import Job
+
+    out = []
+    for job_id in registry.get_job_ids():
+        job = Job.fetch(job_id, connection=connection)
+        last = (job.latest_result().exc_string if job.latest_result() else "") or ""
+        out.append((job_id, last.strip().splitlines()[-1] if last.strip() else "?"))
+    return out
 
 
 # --- the tests -----------------------------------------------------------------------------------------------

@@ -156,25 +156,25 @@ SIG_FUNCTION = """CREATE OR REPLACE FUNCTION search_sig(words text[]) RETURNS bi
     SELECT coalesce(bit_or(set_bit(repeat('0', 256)::bit(256), get_byte(decode(md5(w), 'hex'), 0), 1)),
                     repeat('0', 256)::bit(256)) FROM unnest(words) w $$"""
 _SIG_COLUMNS = "kind, needs_review, words_sig, issuer_sig"
-SEARCH_ROWS_DDL = [
-    SIG_FUNCTION,
-    "CREATE TABLE IF NOT EXISTS search_rows (doc_id VARCHAR(64) PRIMARY KEY, issued_date VARCHAR(10), "
-    "kind VARCHAR(16) NOT NULL, needs_review BOOLEAN NOT NULL, doc_type_folded TEXT NOT NULL, "
-    "issuer_tsv TSVECTOR, folded_tsv TSVECTOR, "
-    "words_sig BIT(256) GENERATED ALWAYS AS (search_sig(tsvector_to_array(folded_tsv))) STORED, "
-    "issuer_sig BIT(256) GENERATED ALWAYS AS (search_sig(tsvector_to_array(issuer_tsv))) STORED)",
-    # inline (compressed if need be), never out of line: a row check must not read the TOAST table
-    "ALTER TABLE search_rows ALTER COLUMN folded_tsv SET STORAGE MAIN, "
-    "ALTER COLUMN issuer_tsv SET STORAGE MAIN",
-    """CREATE OR REPLACE FUNCTION search_rows_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+def sync_function(*, tiers: bool) -> str:
+    """The trigger function that keeps ``search_rows`` (schema v4) and, with ``tiers``, ``search_tiers``
+    (schema v5) in step with ``documents``: one function for every write, TRUNCATE included."""
+    tables = "search_rows, search_tiers" if tiers else "search_rows"
+    delete_tiers = "\n                DELETE FROM search_tiers WHERE doc_id = OLD.doc_id;" if tiers else ""
+    insert_tiers = """
+        INSERT INTO search_tiers (doc_id, issued_date, exact_tsv, pairs_tsv)
+        VALUES (NEW.doc_id, NEW.issued_date, strip(NEW.search_exact_tsv), strip(NEW.search_pairs_tsv))
+        ON CONFLICT (doc_id) DO UPDATE SET issued_date = EXCLUDED.issued_date, exact_tsv = EXCLUDED.exact_tsv,
+            pairs_tsv = EXCLUDED.pairs_tsv;""" if tiers else ""
+    return f"""CREATE OR REPLACE FUNCTION search_rows_sync() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'TRUNCATE' THEN
-            TRUNCATE search_rows;
+            TRUNCATE {tables};
             RETURN NULL;
         END IF;
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
             IF TG_OP = 'DELETE' OR OLD.doc_id <> NEW.doc_id THEN
-                DELETE FROM search_rows WHERE doc_id = OLD.doc_id;
+                DELETE FROM search_rows WHERE doc_id = OLD.doc_id;{delete_tiers}
             END IF;
             IF TG_OP = 'DELETE' THEN
                 RETURN NULL;
@@ -185,9 +185,22 @@ SEARCH_ROWS_DDL = [
                 strip(NEW.search_folded_tsv))
         ON CONFLICT (doc_id) DO UPDATE SET issued_date = EXCLUDED.issued_date, kind = EXCLUDED.kind,
             needs_review = EXCLUDED.needs_review, doc_type_folded = EXCLUDED.doc_type_folded,
-            issuer_tsv = EXCLUDED.issuer_tsv, folded_tsv = EXCLUDED.folded_tsv;
+            issuer_tsv = EXCLUDED.issuer_tsv, folded_tsv = EXCLUDED.folded_tsv;{insert_tiers}
         RETURN NULL;
-    END $$""",
+    END $$"""
+
+
+SEARCH_ROWS_DDL = [
+    SIG_FUNCTION,
+    "CREATE TABLE IF NOT EXISTS search_rows (doc_id VARCHAR(64) PRIMARY KEY, issued_date VARCHAR(10), "
+    "kind VARCHAR(16) NOT NULL, needs_review BOOLEAN NOT NULL, doc_type_folded TEXT NOT NULL, "
+    "issuer_tsv TSVECTOR, folded_tsv TSVECTOR, "
+    "words_sig BIT(256) GENERATED ALWAYS AS (search_sig(tsvector_to_array(folded_tsv))) STORED, "
+    "issuer_sig BIT(256) GENERATED ALWAYS AS (search_sig(tsvector_to_array(issuer_tsv))) STORED)",
+    # inline (compressed if need be), never out of line: a row check must not read the TOAST table
+    "ALTER TABLE search_rows ALTER COLUMN folded_tsv SET STORAGE MAIN, "
+    "ALTER COLUMN issuer_tsv SET STORAGE MAIN",
+    sync_function(tiers=False),
     "DROP TRIGGER IF EXISTS search_rows_sync ON documents",
     "CREATE TRIGGER search_rows_sync AFTER INSERT OR UPDATE OR DELETE ON documents "
     "FOR EACH ROW EXECUTE FUNCTION search_rows_sync()",
@@ -221,39 +234,12 @@ def migrate_search_rows(conn: Connection) -> None:
 # own, inline and uncompressed (``toast_tuple_target``: compressed only past 8 kB), so the conditions
 # test them in place (~2-4 us a row). Not in ``search_rows``: its walk reads rows for the folded words
 # and stays narrow (~0.8 kB a row, where the pairs alone are ~2.6 kB).
-_SYNC_FUNCTION = """CREATE OR REPLACE FUNCTION search_rows_sync() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-            TRUNCATE search_rows, search_tiers;
-            RETURN NULL;
-        END IF;
-        IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            IF TG_OP = 'DELETE' OR OLD.doc_id <> NEW.doc_id THEN
-                DELETE FROM search_rows WHERE doc_id = OLD.doc_id;
-                DELETE FROM search_tiers WHERE doc_id = OLD.doc_id;
-            END IF;
-            IF TG_OP = 'DELETE' THEN
-                RETURN NULL;
-            END IF;
-        END IF;
-        INSERT INTO search_rows (doc_id, issued_date, kind, needs_review, doc_type_folded, issuer_tsv, folded_tsv)
-        VALUES (NEW.doc_id, NEW.issued_date, NEW.kind, NEW.needs_review, NEW.doc_type_folded, NEW.issuer_tsv,
-                strip(NEW.search_folded_tsv))
-        ON CONFLICT (doc_id) DO UPDATE SET issued_date = EXCLUDED.issued_date, kind = EXCLUDED.kind,
-            needs_review = EXCLUDED.needs_review, doc_type_folded = EXCLUDED.doc_type_folded,
-            issuer_tsv = EXCLUDED.issuer_tsv, folded_tsv = EXCLUDED.folded_tsv;
-        INSERT INTO search_tiers (doc_id, issued_date, exact_tsv, pairs_tsv)
-        VALUES (NEW.doc_id, NEW.issued_date, strip(NEW.search_exact_tsv), strip(NEW.search_pairs_tsv))
-        ON CONFLICT (doc_id) DO UPDATE SET issued_date = EXCLUDED.issued_date, exact_tsv = EXCLUDED.exact_tsv,
-            pairs_tsv = EXCLUDED.pairs_tsv;
-        RETURN NULL;
-    END $$"""
 SEARCH_TIERS_DDL = [
     "CREATE TABLE IF NOT EXISTS search_tiers (doc_id VARCHAR(64) PRIMARY KEY, issued_date VARCHAR(10), "
     "exact_tsv TSVECTOR, pairs_tsv TSVECTOR) WITH (toast_tuple_target = 8160)",
     # inline, never out of line (MAIN), and compressed only past toast_tuple_target (see above)
     "ALTER TABLE search_tiers ALTER COLUMN exact_tsv SET STORAGE MAIN, ALTER COLUMN pairs_tsv SET STORAGE MAIN",
-    _SYNC_FUNCTION,
+    sync_function(tiers=True),
     "INSERT INTO search_tiers (doc_id, issued_date, exact_tsv, pairs_tsv) "
     "SELECT doc_id, issued_date, strip(search_exact_tsv), strip(search_pairs_tsv) FROM documents "
     "ON CONFLICT (doc_id) DO NOTHING",

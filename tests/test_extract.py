@@ -251,6 +251,42 @@ def test_name_partly_hidden_by_the_seal_is_flagged():
     assert any(r.startswith("signer:") for r in reasons)
 
 
+@pytest.mark.parametrize(("read", "value", "completed"), [
+    ("ùi Đình Nam", "Bùi Đình Nam", True),  # only "Bùi" ends in "ùi": completed, flagged
+    ("guyễn Văn Hải", "Nguyễn Văn Hải", True),
+    ("ương Đình Nam", "Đình Nam", False),  # Trương, Dương, Lương, Vương: left unread, flagged
+])
+def test_a_surname_that_lost_its_first_letters_is_completed_from_its_end(read, value, completed):
+    from digitize.document.signer import SURNAME_COMPLETED
+
+    md, reasons = run(decision(name=read).page())
+    assert md.signer.value == value
+    assert (f"signer: {SURNAME_COMPLETED.split(': ', 1)[1]}" in reasons) is completed
+    assert any(r.startswith("signer:") for r in reasons) and md.signer.confidence <= 0.6
+
+
+def test_second_look_reads_the_signed_page_before_an_annex_after_it():
+    """A plan signed on page 1 with annex tables after it: the signature block looked at again is page 1's
+    (the page with "Nơi nhận:"), not the annex's empty bottom."""
+    first = decision(name=None)
+    annex = Sheet()
+    annex.line("PHỤ LỤC", 300, size=50)
+    annex.line("Danh mục nhiệm vụ năm 2021", 380, size=40)
+    asked = []
+
+    def reocr(index, box):
+        asked.append(index)
+        s = Sheet()
+        if index == 1:
+            s.line("Phạm Xuân Công Tùng", box[1] + 540, cx=RIGHT)
+        return s.words
+
+    assert signer_region(build_lines(annex.page(2))) is not None  # the annex offers a region of its own
+    md, _ = run(first.page(1), annex.page(2), reocr=reocr)
+    assert asked and asked[0] == 1
+    assert md.signer.value == "Phạm Xuân Công Tùng"
+
+
 def test_weak_ocr_number_is_flagged():
     s = decision()
     s.words = [Word(w.text, w.left, w.top, w.width, w.height, 31.0 if w.text == "2631/QĐ-UBND" else w.conf,

@@ -250,6 +250,17 @@ def test_slashes_ocr_gives_otherwise_and_a_lost_slash_after_the_year(text, expec
     assert parsed is not None and parsed.text == expect
 
 
+@pytest.mark.parametrize(("text", "number", "year"), [
+    ("19.2012/GPXD", "19", "2012"), ("19. 2012/GPXD", "19", "2012"), ("05.2009/QĐ-UBND", "05", "2009"),
+])
+def test_a_year_joined_to_the_number_by_a_full_stop_is_kept_as_printed(text, number, year):
+    """Older papers print "Số: 19.2012/GPXD": the number, its year and the symbol, the stop kept."""
+    parsed = parse_number(text)
+    assert parsed is not None and (parsed.number, parsed.year) == (number, year)
+    assert parsed.text == text.replace(" ", "") and parsed.code_notation.startswith(year + "/")
+    assert parse_number("12.5/QĐ") is None  # no year after the stop: not this form
+
+
 def test_a_section_sign_in_the_symbol_is_an_eight_by_a_digit_and_an_s_elsewhere() -> None:
     p = parse_number("115/CV-PA§3")
     assert p is not None and p.symbol == ("CV", "PA83") and p.issues

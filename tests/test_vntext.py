@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,3 +90,14 @@ def test_new_tone_style_is_idempotent_and_keeps_letters(text):
     once = new_tone_style(text)
     assert new_tone_style(once) == once
     assert fold(once) == fold(text)
+
+
+@pytest.mark.parametrize(("tail", "surname"), [
+    ("ùi", "Bùi"), ("ạm", "Phạm"), ("guyễn", "Nguyễn"), ("rần", "Trần"),
+    ("ương", None), ("ê", None), ("ăn", None), ("hết", None), ("Bùi", None),
+])
+def test_a_surname_from_its_end(tail, surname):
+    """The one surname that ends so, one or two letters longer; None when none or several do."""
+    from digitize.text.vntext import surname_from_tail
+
+    assert surname_from_tail(tail) == surname

@@ -16,7 +16,10 @@ from digitize.text.vntext import (
     is_name_syllable,
     is_upper_text,
     repair_surname,
+    surname_from_tail,
 )
+
+SURNAME_COMPLETED = "signer: the surname's first letters lost under the signature, completed from its end: check it"
 
 _AUTHORITY = re.compile(r"^(tm|kt|q|tl|tuq|t/m|k/t)\s*[.,:]\s*")
 _POSITIONS = (
@@ -60,14 +63,16 @@ def _name_words(ln: Line) -> list[str] | None:
     rank = _RANK.match(fold(" ".join(words)))
     if rank:  # "Trung tá Ngô Văn Công": the signer's rank is not part of the name
         words = words[len(rank.group(0).split()):]
-    dropped = 0
+    dropped: list[str] = []
     while words and (not (words[0][:1].isupper() and words[0].isalpha()) or len(words[0]) == 1):
-        dropped += sum(ch.isalpha() for ch in words.pop(0)) >= 2
+        w = words.pop(0)
+        if sum(ch.isalpha() for ch in w) >= 2:
+            dropped.append("?" + w)
     if not 2 <= len(words) <= 6 or not all(w[:1].isupper() and w.isalpha() for w in words):
         return None
     if any(len(w) > 7 for w in words):
         return None
-    return ["?"] * dropped + words
+    return dropped + words  # the words dropped in front (stray strokes, a damaged surname) marked with "?"
 
 
 def _looks_like_name(ln: Line) -> bool:
@@ -77,8 +82,12 @@ def _looks_like_name(ln: Line) -> bool:
 def _signer_found(ln: Line) -> _Found:
     """The signer's name from its line, checked against Vietnamese surnames and name syllables."""
     words = _name_words(ln) or []
-    lost = words.count("?")
-    words = [capitalize_first(w) for w in words if w != "?"]
+    lost = sum(w.startswith("?") for w in words)
+    tail = words[lost - 1][1:] if lost else ""
+    words = [capitalize_first(w) for w in words if not w.startswith("?")]
+    restored = surname_from_tail(tail) if lost and words and capitalize_first(words[0]) not in SURNAMES else None
+    if restored is not None:  # "ùi Văn Hải": the signature's strokes took the surname's first letter
+        return _Found(canonical(" ".join([restored, *words])), min(ln.conf, 0.6), SURNAME_COMPLETED, line=ln)
     # seal ring text in front of the name ("ỦY Đỗ Phương Thu Lan"): drop a word that is no name part
     while (len(words) > 3 and repair_surname(words[0]) is None and not is_name_syllable(words[0])
            and repair_surname(words[1]) is not None):
@@ -117,14 +126,8 @@ def find_signer(pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
     is taken. The page that carries "Nơi nhận:" (the end of the document itself) is searched first: the
     pages after it are annexes, whose forms have signature blocks of their own, never signed.
     """
-    ends = [i for i, lines in enumerate(pages_lines) if any(ln.fold.startswith(("noi nhan", "nai nhan"))
-                                                            for ln in lines)]
-    order = list(range(len(pages_lines) - 1, -1, -1))
-    if ends:
-        order.remove(ends[-1])
-        order.insert(0, ends[-1])
     unreadable: tuple[_Found, _Found] | None = None
-    for lines in (pages_lines[i] for i in order):
+    for lines in (pages_lines[i] for i in _page_order(pages_lines)):
         if not lines:
             continue
         width = lines[0].page_width
@@ -151,6 +154,18 @@ def find_signer(pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
         return unreadable
     return (_Found(None, 0.0, "signer: signature block not found"),
             _Found(None, 0.0, "signer_position: not found"))
+
+
+def _page_order(pages_lines: Sequence[Sequence[Line]]) -> list[int]:
+    """The order the pages are searched for the signature block: the page that carries "Nơi nhận:" (the
+    end of the document itself) first, then from the last page back (annexes may follow the signature)."""
+    ends = [i for i, lines in enumerate(pages_lines) if any(ln.fold.startswith(("noi nhan", "nai nhan"))
+                                                            for ln in lines)]
+    order = list(range(len(pages_lines) - 1, -1, -1))
+    if ends:
+        order.remove(ends[-1])
+        order.insert(0, ends[-1])
+    return order
 
 
 def _name_quality(found: _Found) -> tuple[bool, float]:
@@ -209,7 +224,7 @@ def _second_look(reocr: Reocr, pages_lines: Sequence[Sequence[Line]], usable: Se
                  read: Reocr | None = None) -> tuple[_Found, _Found] | None:
     """Signer read again from a fresh OCR of the signature block (e.g. with the seal's ink removed);
     ``read``, when given, is how the block is read instead of ``reocr`` (line by line)."""
-    for index in range(len(pages_lines) - 1, -1, -1):
+    for index in _page_order(pages_lines):  # the page find_signer looks at first: annexes may follow
         box = signer_region(pages_lines[index])
         if box is None:
             continue

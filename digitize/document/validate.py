@@ -51,13 +51,14 @@ class ParsedNumber:
     symbol: tuple[str, ...]  # ("QĐ", "UBND"): the symbol's parts in order
     issues: tuple[str, ...] = ()  # what the parser had to doubt
     party: bool = False  # the Party's notation "368-CV/BPTT": type after a dash, the body after the slash
+    year_sep: str = "/"  # "." on older papers that join the year to the number ("19.2012/GPXD")
 
     @property
     def text(self) -> str:
         """The normalised number: "123/QĐ-UBND" (no spaces, "/" and "-" as in Decree 30)."""
         if self.party:
             return f"{self.number}-{self.symbol[0]}/{'-'.join(self.symbol[1:])}"
-        head = f"{self.number}/{self.year}" if self.year else self.number
+        head = f"{self.number}{self.year_sep}{self.year}" if self.year else self.number
         return f"{head}/{'-'.join(self.symbol)}" if self.symbol else head
 
     @property
@@ -85,6 +86,10 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
     s = collapse(text).translate(_DASHES)
     s = re.sub(r"\s*([/-])\s*", r"\1", s).replace(" ", "").strip(".,;:")
     s = re.sub(r"^([0-9OoIl]{1,6}/(?:19|20)\d\d)(?=[A-ZĐ])", r"\1/", s)  # "01/2016TTLT-…": the year's slash lost
+    year_sep = "/"
+    dotted = re.match(r"^([0-9OoIl]{1,6})\.((?:19|20)\d\d)/(?=[A-Za-zĐđ])", s)
+    if dotted:  # "19.2012/GPXD": older papers join the year to the number with a full stop; kept as printed
+        s, year_sep = f"{dotted.group(1)}/{dotted.group(2)}/{s[dotted.end():]}", "."
     party = _PARTY_NUMBER.match(s)
     if party:
         return _parse_party_number(party, doc_type)
@@ -120,7 +125,8 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
         elif part.upper() != part and not _is_mixed_abbreviation(part):
             part = part.upper()
         repaired.append(part)
-    return ParsedNumber(number=number, year=year, symbol=tuple(repaired), issues=tuple(issues))
+    return ParsedNumber(number=number, year=year, symbol=tuple(repaired), issues=tuple(issues),
+                        year_sep=year_sep if year else "/")
 
 
 _PARTY_NUMBER = re.compile(r"^([0-9OoIl]{1,5})-([A-Za-zĐđ]{1,5})/([A-Za-zĐđ][A-Za-zĐđ0-9]*(?:-[A-Za-zĐđ0-9]+)*)$")

@@ -156,6 +156,17 @@ def repair_surname(word: str) -> str | None:
     return None
 
 
+def surname_from_tail(tail: str) -> str | None:
+    """The one surname whose first one or two letters were lost to leave ``tail`` ("ùi" -> "Bùi", "ạm" ->
+    "Phạm"): the tail must keep the surname's vowel and tone as printed; None when no surname or several
+    end so ("ương": Trương, Dương, Lương …)."""
+    t = canonical(tail).lower()
+    if len(t) < 2 or not t.isalpha():
+        return None
+    found = [s for s in SURNAMES if 1 <= len(s) - len(t) <= 2 and s.lower().endswith(t)]
+    return found[0] if len(found) == 1 else None
+
+
 def is_name_syllable(word: str) -> bool:
     """True when the word is a known Vietnamese surname or middle/given-name syllable, as spelt."""
     w = capitalize_first(canonical(word))

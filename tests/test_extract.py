@@ -287,6 +287,18 @@ def test_second_look_reads_the_signed_page_before_an_annex_after_it():
     assert md.signer.value == "Phạm Xuân Công Tùng"
 
 
+@pytest.mark.parametrize(("parent", "flagged"), [("ỦY NHÂN DÂN", True), ("ỦY BAN NHÂN DÂN", False),
+                                               ("HỘI NÔNG DÂN", False)])
+def test_an_issuer_that_does_not_start_like_a_body_is_flagged(parent, flagged):
+    """"ỦY NHÂN DÂN" (the word "BAN" lost under a fold) names no kind of body: never a confident value."""
+    from digitize.document.issuer import NOT_A_BODY
+
+    md, reasons = run(decision(parent=parent).page())
+    assert md.issuer.value is not None
+    assert (NOT_A_BODY in reasons) is flagged
+    assert (md.issuer.confidence <= 0.6) is flagged
+
+
 def test_weak_ocr_number_is_flagged():
     s = decision()
     s.words = [Word(w.text, w.left, w.top, w.width, w.height, 31.0 if w.text == "2631/QĐ-UBND" else w.conf,

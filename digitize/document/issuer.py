@@ -32,6 +32,16 @@ _HEADS = (
     "Quốc hội", "Kiểm toán", "Thư viện", "Bảo tàng",
 )
 _HEAD_SPELLING = {fold(x): x for x in _HEADS}
+# What else a body's name may start with (not used to cut the block into bodies: these words also begin
+# the second line of a name). An issuer starting with none of them was misread ("Ủy nhân dân …").
+_BODY_HEADS = (*_HEAD_SPELLING, *(fold(x) for x in (
+    "Ủy ban", "Hội", "Đài", "Cảng vụ", "Vụ", "Nhà xuất bản", "Báo", "Tạp chí", "Bộ Tư lệnh", "Bộ Chỉ huy",
+    "Ban Chỉ huy", "Lữ đoàn", "Sư đoàn", "Trung đoàn", "Cơ quan", "Tập đoàn", "Quỹ", "Nhà văn hóa",
+    "Vườn quốc gia", "Mặt trận", "Liên minh", "Tổng Liên đoàn", "Đoàn", "Chi hội", "Phân hiệu", "Xí nghiệp",
+    "Nhà máy", "Chủ tịch", "Kiểm lâm", "Hải quan", "Cục Hải quan", "Bưu điện", "Viễn thông", "Điện lực",
+    "Cảng", "Trại", "Đồn", "Bộ đội", "Ban Thường vụ", "Ban Chấp hành",
+)))
+NOT_A_BODY = "issuer: does not start like the name of a body (a word misread or lost?): check it"
 _ORG_HEADS = (*_HEAD_SPELLING, "ubnd", "hdnd", "ubmttq")
 _UNITS = ("tinh", "thanh pho", "huyen", "quan", "thi xa", "xa", "phuong", "thi tran")
 _EXPAND = {"ubnd": "Ủy ban nhân dân", "hdnd": "Hội đồng nhân dân", "tp": "thành phố", "tx": "thị xã",
@@ -298,6 +308,8 @@ def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Se
         conf = max(conf, min(agency[1], 0.95))
     if len(value) < 8:
         return _Found(None, conf, "issuer: unreadable")
+    if agency is None and _starts_with(fold(value), _BODY_HEADS) is None:
+        return _Found(value, min(conf, 0.6), NOT_A_BODY, line=units[-1][0])
     return _Found(value, conf, line=units[-1][0])
 
 

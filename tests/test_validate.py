@@ -261,6 +261,16 @@ def test_a_year_joined_to_the_number_by_a_full_stop_is_kept_as_printed(text, num
     assert parse_number("12.5/QĐ") is None  # no year after the stop: not this form
 
 
+@pytest.mark.parametrize(("text", "expect", "repaired"), [
+    ("492/TB-UIBND", "492/TB-UBND", True), ("12/QĐ-UBNlD", "12/QĐ-UBND", True), ("12/QĐ-UBND", "12/QĐ-UBND", False),
+    ("12/QĐ-UBNDT", "12/QĐ-UBNDT", False),  # a letter that is no stroke: another body's symbol, left alone
+])
+def test_a_stroke_read_as_an_extra_letter_of_ubnd_is_repaired_and_said(text, expect, repaired):
+    parsed = parse_number(text)
+    assert parsed is not None and parsed.text == expect
+    assert any("agency abbreviation" in i for i in parsed.issues) is repaired
+
+
 def test_a_section_sign_in_the_symbol_is_an_eight_by_a_digit_and_an_s_elsewhere() -> None:
     p = parse_number("115/CV-PA§3")
     assert p is not None and p.symbol == ("CV", "PA83") and p.issues

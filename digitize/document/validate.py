@@ -124,9 +124,18 @@ def parse_number(text: str, doc_type: DocType | None = None) -> ParsedNumber | N
                 part = part.upper()  # an agency's mixed-case abbreviation ("TTg", "BCĐ") stays as printed
         elif part.upper() != part and not _is_mixed_abbreviation(part):
             part = part.upper()
+        elif i > 0 and part != "UBND" and _one_stroke_more(part, "UBND"):
+            issues.append(f"agency abbreviation {part!r} read as 'UBND'")  # "UIBND": a stroke read as a letter
+            part = "UBND"
         repaired.append(part)
     return ParsedNumber(number=number, year=year, symbol=tuple(repaired), issues=tuple(issues),
                         year_sep=year_sep if year else "/")
+
+
+def _one_stroke_more(read: str, known: str) -> bool:
+    """``read`` is ``known`` with one letter more that a stroke makes ("I", "l", "1", "J"): "UIBND"."""
+    return len(read) == len(known) + 1 and any(read[:i] + read[i + 1:] == known and read[i] in "IlJ1|"
+                                               for i in range(len(read)))
 
 
 _PARTY_NUMBER = re.compile(r"^([0-9OoIl]{1,5})-([A-Za-zĐđ]{1,5})/([A-Za-zĐđ][A-Za-zĐđ0-9]*(?:-[A-Za-zĐđ0-9]+)*)$")

@@ -116,7 +116,9 @@ class Cluster:
         """Start `digitize worker` (its own session, its own cache dir: another machine). ``slow_pages``:
         its page jobs take 30 s longer (a hook that sleeps first), so a kill lands in the middle of one."""
         n = len(self.procs)
-        env = dict(self.env, DIGITIZE_CACHE_DIR=str(self.tmp / f"cache-{n}"))
+        # PYTHONFAULTHANDLER: a worker still running at the deadline is sent SIGABRT and writes every
+        # thread's stack to its log (its work-horse too: the handler survives the fork)
+        env = dict(self.env, DIGITIZE_CACHE_DIR=str(self.tmp / f"cache-{n}"), PYTHONFAULTHANDLER="1")
         if slow_pages:
             hook = self.tmp / f"slow-hook-{n}"
             hook.mkdir()
@@ -132,7 +134,16 @@ class Cluster:
     def wait(self, procs: list[subprocess.Popen[bytes]], timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         for p in procs:
-            rc = p.wait(max(1.0, deadline - time.monotonic()))
+            try:
+                rc = p.wait(max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                for pid in [*descendants(p.pid), p.pid]:  # where it hangs: the stacks go to its log
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGABRT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(10)
+                pytest.fail(f"worker {p.args[3:]} still running after {timeout:.0f} s; stacks and logs:\n"
+                            + self.logs())
             assert rc == 0, self.logs()
 
     def kill(self, p: subprocess.Popen[bytes]) -> None:

@@ -55,9 +55,10 @@ def _prepare_process() -> None:
     pdf.srgb_icc()
 
 
-def make_worker(cluster: Cluster, queues: Sequence[str]) -> Any:
+def make_worker(cluster: Cluster, queues: Sequence[str], *, burst: bool = False) -> Any:
     """An rq worker on ``queues`` that runs jobs in its own process with a heartbeat thread, and
-    re-queues abandoned jobs during its maintenance."""
+    re-queues abandoned jobs during its maintenance. ``burst``: the worker is to be run with
+    ``work(burst=True)``; it then starts no scheduler process (see ``run_maintenance_tasks``)."""
     from rq import SimpleWorker
     from rq.worker.base import BaseWorker, WorkerStatus
 
@@ -121,7 +122,18 @@ def make_worker(cluster: Cluster, queues: Sequence[str]) -> Any:
                                                            exception_handler=self._pubsub_exception_handler)
 
         def run_maintenance_tasks(self) -> None:
-            super().run_maintenance_tasks()
+            if burst:
+                # rq starts a scheduler process from its maintenance even in burst mode. One started just
+                # before the burst ends is sent SIGTERM before it has installed its handler, never stops,
+                # and the worker waits for it forever (seen under load). A burst worker's delayed retries
+                # are enqueued by run()'s loop instead, at the start of each work(burst=True) round.
+                scheduler, self.scheduler = self.scheduler, None
+                try:
+                    super().run_maintenance_tasks()
+                finally:
+                    self.scheduler = scheduler
+            else:
+                super().run_maintenance_tasks()
             try:
                 reap_abandoned(self.connection, QUEUES, heartbeat=s.job_heartbeat, stale_after=s.job_stale_after)
             except Exception:  # noqa: BLE001 - maintenance must never stop the worker
@@ -156,7 +168,7 @@ def run(settings: Settings, queues: Sequence[str] | None = None, *, burst: bool 
         make_worker(cluster, queues).work(with_scheduler=True, logging_level=level)
         return 0
     while True:
-        make_worker(cluster, queues).work(burst=True, with_scheduler=True, logging_level=level)
+        make_worker(cluster, queues, burst=True).work(burst=True, with_scheduler=True, logging_level=level)
         reap_abandoned(cluster.redis, QUEUES, heartbeat=settings.job_heartbeat,
                        stale_after=settings.job_stale_after)
         if not pending_jobs(cluster.redis, queues):

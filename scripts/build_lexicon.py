@@ -47,7 +47,8 @@ from digitize.text.vntext import new_tone_style  # noqa: E402
 OUT = ROOT / "digitize" / "data" / "lexicon.tsv.gz"
 HUNSPELL = Path("/usr/share/hunspell/vi_VN.dic")
 TRAINEDDATA = Path("/usr/share/tesseract-ocr/5/tessdata/vie.traineddata")
-TEXTS = [ROOT / "scripts" / "lexicon" / name for name in ("admin_text.txt", "admin_topics.txt", "names.txt")]
+TEXTS = [ROOT / "scripts" / "lexicon" / name
+         for name in ("admin_text.txt", "admin_topics.txt", "admin_more.txt", "names.txt")]
 GAZETTEER = ROOT / "digitize" / "data" / "gazetteer.tsv.gz"
 
 

@@ -16,8 +16,10 @@ Sources (none of them is the benchmark corpus):
   formulas written for this project), ``scripts/lexicon/admin_topics.txt`` (generic prose of the sectors
   a province, district or commune writes about: internal affairs, education, health, finance and tax,
   investment, land, justice, security, Party and mass organisations, administrative reform; written for
-  this project), ``scripts/lexicon/names.txt`` (common family, middle and given names, written for this
-  project) and the names of administrative units in
+  this project), ``scripts/lexicon/admin_more.txt`` (more of the same: every sector and document type, titles,
+  closing formulas, recipient lists and table headings, partly varied from sentence frames with a fixed
+  seed; written for this project), ``scripts/lexicon/names.txt`` (common family, middle and given names,
+  written for this project) and the names of administrative units in
   ``digitize/data/gazetteer.tsv.gz`` (MIT, see ``scripts/build_gazetteer.py``).
 
 Output, one entry a line, gzip: ``S<TAB>syllable<TAB>count`` and ``B<TAB>left right<TAB>count``

@@ -16,6 +16,7 @@ list and the metadata extraction all see the corrected spelling. It
   not the word as read ("bát đầu" -> "bắt đầu", "CÔNG HÒA" -> "CỘNG HÒA"), and Tesseract was not sure;
   a rare one read unsurely by the common syllable a letter away that pairs on both sides ("ngành Nộ vụ");
 - reads a lone "~" or "—" between two words as the en dash it was ("Công nghiệp – Dịch vụ");
+- repairs an abbreviation misread by one letter ("INDN" -> "TNDN", "VBQPPI." -> "VBQPPL");
 - drops stand-alone marks that are not text (rules "|", specks "`", seal fragments) and strips such
   marks glued to a word ("_„PHÓ");
 - never touches numbers, codes, abbreviations ("UBND", "123/QĐ-UBND") or words it cannot place.
@@ -304,6 +305,22 @@ def _formulas(toks: list[_Tok]) -> int:
     return changed
 
 
+def _abbreviations(toks: list[_Tok]) -> int:
+    """Upper-case runs that are no known abbreviation but one misread letter from one ("INDN" -> "TNDN",
+    "VBQPPI." -> "VBQPPL"): see :mod:`digitize.text.abbreviations`. Returns how many were changed."""
+    from digitize.text.abbreviations import repair
+
+    changed = 0
+    for t in toks:
+        if t.low or not _is_abbreviation(t.core):
+            continue
+        got = repair(t.core, t.post)
+        if got is not None:
+            t.core, t.post = got
+            changed += 1
+    return changed
+
+
 _DASH_READS = frozenset({"~", "—", "―"})  # how Tesseract reads a lone en dash between words
 DASH_CONF = JUNK_CONF  # at or above this such a mark is print, not a speck
 
@@ -342,6 +359,7 @@ def correct_words(words: Sequence[Word], lex: Lexicon | None = None) -> tuple[Wo
                 t.low = new
                 changed += 1
     changed += _formulas(toks)
+    changed += _abbreviations(toks)
     out = []
     for t in toks:
         text = t.pre + t.core + t.post

@@ -441,3 +441,18 @@ def test_no_room_below_the_last_line_means_no_signature_region():
     s = Sheet()
     s.line("một dòng cuối trang", H - 200, x=355)
     assert signer_region(build_lines(s.page())) is None
+
+
+def test_a_place_printed_glued_after_its_abbreviated_unit_keeps_its_printing():
+    """"Tp.Hồ Chí Minh" is printed with no space; Tesseract cuts it at the full stop into two words whose boxes
+    overlap. Words with a gap between them keep their space; so do overlapping words with no full stop."""
+    from digitize.document.fields import _first_words
+
+    def line(*boxes: tuple[str, int, int]):
+        words = tuple(Word(t, x, 100, w, 40, 90.0, 1, 1, 1) for t, x, w in boxes)
+        return build_lines(PageResult(page=1, width=2000, height=2800, words=words), 0)[0]
+
+    assert _first_words(line(("Tp.", 880, 80), ("Hồ", 930, 32), ("Chí", 975, 48), ("Minh,", 1030, 75)), 4) \
+        == "Tp.Hồ Chí Minh,"
+    assert _first_words(line(("Tp.", 880, 60), ("Hồ", 960, 40), ("Chí", 1010, 48)), 3) == "Tp. Hồ Chí"
+    assert _first_words(line(("Hà", 880, 60), ("Nội,", 930, 60)), 2) == "Hà Nội,"

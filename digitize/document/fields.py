@@ -180,9 +180,21 @@ def _date_line(ln: Line) -> tuple[str | None, dt.date | None]:
     if not m:
         return None, date
     n_words = len(m.group("place").split())
-    place_words = collapse(ln.text).split(" ")[:n_words]
-    place = " ".join(place_words).strip(" ,.;:")
+    place = _first_words(ln, n_words).strip(" ,.;:")
     return (place or None), date
+
+
+def _first_words(ln: Line, n: int) -> str:
+    """The line's first ``n`` words as printed: an abbreviation's full stop and the word whose box overlaps it
+    were printed as one ("Tp.Hồ", read as "Tp." over "Hồ": Tesseract cut at the stop); others with a space."""
+    words = [w for w in ln.words if w.text.strip()][:n]
+    if len(words) != n or " ".join(w.text for w in words) != " ".join(collapse(ln.text).split(" ")[:n]):
+        return " ".join(collapse(ln.text).split(" ")[:n])  # the line's text is not its words': as written
+    out = words[0].text if words else ""
+    for a, b in zip(words, words[1:], strict=False):
+        glued = a.text.endswith(".") and b.left < a.left + a.width - 0.25 * min(a.height, b.height)
+        out += ("" if glued else " ") + b.text
+    return out
 
 
 # a unit word printed before a place's name ("Thành phố Hồ Chí Minh", "Tp. Hồ Chí Minh"; "Up.", "Ty." misread "Tp.")
@@ -221,7 +233,7 @@ def _header_place(sk: Skeleton) -> _Found | None:
         if not m:
             continue
         n = len(m.group("place").split())
-        place = " ".join(collapse(ln.text).split(" ")[:n]).strip(" ,.;:")
+        place = _first_words(ln, n).strip(" ,.;:")
         if _is_place(place):
             return _Found(_respelt(place), _words_conf(ln.words[:n]), line=ln)
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from importlib import resources
 
@@ -91,9 +92,13 @@ def test_boxes_and_confidences_are_kept() -> None:
     assert [(w.left, w.top, w.width, w.conf) for w in out] == [(w.left, w.top, w.width, w.conf) for w in words]
 
 
-def test_neighbours_on_other_lines_do_not_count() -> None:
+def test_the_next_line_of_a_paragraph_is_running_text_other_blocks_are_not() -> None:
+    """A trích yếu wrapped over two lines reads on across the break ("thời điểm / bát đầu" is "bắt đầu" after
+    "điểm"); a line of another block (the other header column) is no neighbour."""
     assert _fix("điểm bát nước") == "điểm bắt nước"
     words = _line("thời điểm") + _line("bát nước", line=2)
+    assert words_to_text(C.correct_words(words)) == "thời điểm\nbắt nước"
+    words = _line("thời điểm") + [dataclasses.replace(w, block=2) for w in _line("bát nước", line=2)]
     assert words_to_text(C.correct_words(words)) == "thời điểm\nbát nước"
 
 
@@ -139,3 +144,14 @@ def test_a_rare_syllable_with_a_letter_lost_is_the_common_one_its_neighbours_att
     assert lex.uni.get("nộ", 0) <= C.RARE and ("nội", "vụ") in lex.bi and ("ngành", "nội") in lex.bi
     assert [w.text for w in C.correct_words(line(80))] == ["ngành", "Nội", "vụ", "năm"]
     assert [w.text for w in C.correct_words(line(96))] == ["ngành", "Nộ", "vụ", "năm"]
+
+
+def test_a_pair_on_one_side_does_not_outweigh_a_variant_attested_many_times_more() -> None:
+    """"hỗ trợ thanh lập": "trợ thanh" is a pair (from "hỗ trợ thanh niên"), but "thành lập" is attested far
+    more: the diacritic slipped. Where the variant is not far more attested, the reading stays."""
+    lex = C.Lexicon.from_lines(["S\tthanh\t9", "S\tthành\t9", "S\ttrợ\t9", "S\tlập\t9", "S\tniên\t9", "S\thội\t9",
+                                "S\tthánh\t2", "S\tđức\t3", "B\ttrợ thanh\t2", "B\tthành lập\t40",
+                                "B\tthanh niên\t30", "B\thội thanh\t8", "B\thội thánh\t3"])
+    assert C.best_syllable("thanh", left="trợ", right="lập", conf=96, lex=lex) == "thành"
+    assert C.best_syllable("thanh", left="trợ", right="niên", conf=96, lex=lex) == "thanh"
+    assert C.best_syllable("thanh", left="hội", right="đức", conf=96, lex=lex) == "thanh"  # 3 is not far more

@@ -19,6 +19,7 @@ list and the metadata extraction all see the corrected spelling. It
 - repairs an abbreviation misread by one letter ("INDN" -> "TNDN", "VBQPPI." -> "VBQPPL");
 - drops stand-alone marks that are not text (rules "|", specks "`", seal fragments) and strips such
   marks glued to a word ("_„PHÓ");
+- reads a paragraph's lines as running text: a line's last word and the next line's first are neighbours;
 - never touches numbers, codes, abbreviations ("UBND", "123/QĐ-UBND") or words it cannot place.
 
 The searchable PDF's invisible text layer is Tesseract's own rendering and keeps the raw reading.
@@ -59,6 +60,7 @@ MAX_COST = 3.0  # largest edit (see _cost) a replacement may make
 JUNK_CONF = 50.0  # below this Tesseract confidence an odd-looking word is noise
 SURE_CONF = 95.0  # at or above this a real syllable is left as read
 UNSURE_CONF = 90.0  # below this a real syllable may be swapped for a less common variant the context attests
+OUTWEIGH, OUTWEIGH_MIN = 10, 20  # a variant whose pairs are counted this many times more, and at least this often
 RARE = 2  # a syllable counted this few times in the texts is rare ...
 COMMON = 10  # ... and one counted this many times more is the likelier reading of the same ink
 
@@ -235,8 +237,15 @@ def best_syllable(s: str, left: str = "", right: str = "", conf: float = 0.0, *,
     """
     lex = lex or lexicon()
     if s in lex:
-        if name or _ctx(lex, left, s, right) > 0:
+        if name:
             return s
+        here = _ctx(lex, left, s, right)
+        if here > 0:
+            # a pair on one side ("hỗ trợ thanh" from "hỗ trợ thanh niên") does not outweigh a variant the
+            # neighbours attest many times more ("thành lập"): a diacritic slip
+            strong = [(n, c) for c in lex.by_fold.get(fold(s), ())
+                      if c != s and (n := _ctx(lex, left, c, right)) >= max(OUTWEIGH * here, OUTWEIGH_MIN)]
+            return max(strong)[1] if strong else s
         if conf >= SURE_CONF:
             # A sure reading is swapped only for the diacritic variant that makes a word with a neighbour
             # ("kê hoạch" -> "kế hoạch"), the reading making none: Tesseract is sure of lost marks too.
@@ -283,6 +292,12 @@ def _in_name(toks: list[_Tok], i: int) -> bool:
 
 def _line_key(w: Word) -> tuple[int, int, int]:
     return (w.block, w.par, w.line)
+
+
+def _running_on(a: Word, b: Word) -> bool:
+    """``b`` follows ``a`` in running text: on the same line, or first on the next line of the same paragraph
+    ("hỗ trợ thanh / lập mới": a trích yếu wrapped over two lines)."""
+    return (a.block, a.par) == (b.block, b.par) and b.line - a.line in (0, 1)
 
 
 _YEAR = re.compile(r"^(19|20)\d\d\b")
@@ -350,9 +365,8 @@ def correct_words(words: Sequence[Word], lex: Lexicon | None = None) -> tuple[Wo
         for i, t in enumerate(toks):
             if not t.low or (t.low in lex) != real_pass:
                 continue
-            key = _line_key(t.word)
-            left = lows[i - 1] if i > 0 and _line_key(toks[i - 1].word) == key and not toks[i - 1].post else ""
-            right = lows[i + 1] if i + 1 < len(toks) and _line_key(toks[i + 1].word) == key and not t.post else ""
+            left = lows[i - 1] if i > 0 and _running_on(toks[i - 1].word, t.word) and not toks[i - 1].post else ""
+            right = lows[i + 1] if i + 1 < len(toks) and _running_on(t.word, toks[i + 1].word) and not t.post else ""
             new = best_syllable(t.low, left, right, t.word.conf, name=_in_name(toks, i), lex=lex)
             if new != t.low:
                 t.core = _case_like(t.core, new)

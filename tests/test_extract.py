@@ -456,3 +456,25 @@ def test_a_place_printed_glued_after_its_abbreviated_unit_keeps_its_printing():
         == "Tp.Hồ Chí Minh,"
     assert _first_words(line(("Tp.", 880, 60), ("Hồ", 960, 40), ("Chí", 1010, 48)), 3) == "Tp. Hồ Chí"
     assert _first_words(line(("Hà", 880, 60), ("Nội,", 930, 60)), 2) == "Hà Nội,"
+
+
+def test_a_continuation_page_in_a_file_of_its_own_names_its_sender_in_the_closing_sentence():
+    """Page 2 of a letter scanned into a file of its own: no header, but the closing sentence says who writes.
+    The issuer is taken from it, flagged; a body sentence that only mentions a body proves nothing."""
+    from digitize.document.issuer import CLOSING_FORMULA
+
+    page = Sheet()
+    y = body(page, 300, ["viên, báo cáo về Sở Giáo dục và Đào tạo những tình huống đặc biệt để kịp thời",
+                         "phối hợp, hướng dẫn xử lý.",
+                         "Sở Giáo dục và Đào tạo yêu cầu thủ trưởng các đơn vị, trường học khẩn",
+                         "trương triển khai thực hiện./."])
+    footer(page, y + 100, authority=("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"), name="Lê Thị Bích Thuận")
+    md, reasons = run(page.page(1))
+    assert md.issuer.value == "Sở Giáo dục và Đào tạo"
+    assert CLOSING_FORMULA in reasons and md.issuer.confidence <= 0.6
+    other = Sheet()
+    y = body(other, 300, ["viên, báo cáo về Sở Giáo dục và Đào tạo những tình huống đặc biệt để kịp thời",
+                          "phối hợp, hướng dẫn xử lý./."])
+    footer(other, y + 100, authority=("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"), name="Lê Thị Bích Thuận")
+    md, _ = run(other.page(1))
+    assert md.issuer.value is None

@@ -23,7 +23,13 @@ from dataclasses import replace
 
 from digitize.document import validate
 from digitize.document.fields import find_date_place, find_doc_type, find_number, find_summary
-from digitize.document.issuer import _agree_place_issuer, check_issuer_locality, find_issuer, respell_places
+from digitize.document.issuer import (
+    _agree_place_issuer,
+    check_issuer_locality,
+    find_issuer,
+    issuer_from_closing,
+    respell_places,
+)
 from digitize.document.issuer_symbol import issuer_by_symbol
 from digitize.document.lines import Line, _Found, build_lines
 from digitize.document.signer import Reocr, _second_look, find_signer
@@ -86,6 +92,8 @@ def extract_metadata(
     if issuer_f.value is None and number_f.value is None and len(usable) > 1:
         number_f, date_f, place_f, issuer_f = _from_closing_block(usable, doc_type, number_f, date_f, place_f,
                                                                   issuer_f, reocr=reocr)
+    if issuer_f.value is None:  # no header at all (a continuation page in a file of its own)
+        issuer_f = issuer_from_closing(pages_lines) or issuer_f
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:
         summary_f = replace(summary_f, value=respell_places(summary_f.value))

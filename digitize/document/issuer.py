@@ -313,6 +313,32 @@ def find_issuer(sk: Skeleton, number_line: Line | None, pages_lines: Sequence[Se
     return _Found(value, conf, line=units[-1][0])
 
 
+# "<body> yêu cầu / đề nghị / trân trọng …": the sentence a letter closes with names its sender
+_CLOSING_VERB = re.compile(r"\s(yeu cau|de nghi|kinh de nghi|tran trong|thong bao)\b")
+CLOSING_FORMULA = "issuer: no header on these pages, named by the closing sentence: check it"
+
+
+def issuer_from_closing(pages_lines: Sequence[Sequence[Line]]) -> _Found | None:
+    """The sender a headerless document names in its closing sentence ("Sở Giáo dục và Đào tạo yêu cầu thủ
+    trưởng các đơn vị …"): a continuation page scanned into a file of its own has no issuer block, but its
+    last paragraph before "Nơi nhận:" says who writes. Flagged; None when no line reads so."""
+    for lines in reversed(pages_lines):
+        end = next((i for i, ln in enumerate(lines) if ln.fold.startswith(("noi nhan", "nai nhan"))), len(lines))
+        for ln in reversed(lines[:end]):
+            head = _starts_with(ln.fold.lstrip("-_.,'\" "), _ORG_HEADS)
+            m = _CLOSING_VERB.search(ln.fold)
+            if head is None or m is None:
+                continue
+            n = len(ln.fold[: m.start()].split())
+            name = " ".join(collapse(ln.text).split(" ")[:n]).strip(" ,.;:")
+            if not 2 <= n <= 12 or letter_ratio(name) < 0.85:
+                continue
+            agency = _canonical_agency(name)
+            value = agency[0] if agency else _respelt_head(_org_case(name))
+            return _Found(value, min(ln.conf, 0.6), CLOSING_FORMULA, line=ln)
+    return None
+
+
 def respell_places(text: str) -> str:
     """Respell the administrative units a sentence names ("tại thị trân Đồng Hưng" -> "tại thị trấn
     Đông Hưng") when the unit word and the name, read without diacritics, match exactly one unit of

@@ -76,6 +76,8 @@ _FIELD_WHY: list[tuple[re.Pattern[str], str]] = [
      "chữ đầu của họ bị nét chữ ký che mất, đã điền theo phần còn lại: cần kiểm tra"),
     (re.compile(r"^does not start like the name of a body \(a word misread or lost\?\): check it$"),
      "phần đầu không giống tên một cơ quan (đọc nhầm hoặc mất chữ?): cần kiểm tra"),
+    (re.compile(r"^no header on these pages, named by the closing sentence: check it$"),
+     "không có phần đầu văn bản; lấy theo câu kết của văn bản: cần kiểm tra"),
     (re.compile(r"^start of the name unreadable"), "phần đầu họ tên không đọc được (con dấu hoặc chữ ký đè lên?)"),
     (re.compile(r"^unusual name syllable (.+)$"), "tên có âm tiết ít gặp: {0}"),
     (re.compile(r"^'(.+)' is not a known surname$"), "“{0}” không phải họ thường gặp"),

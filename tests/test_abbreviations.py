@@ -37,3 +37,13 @@ def _words(text: str) -> list[Word]:
 def test_correct_words_repairs_abbreviations_in_a_line():
     got = " ".join(w.text for w in correct_words(_words("V/v chính sách thuế INDN và VBQPPI. năm 2013 của UBND")))
     assert got == "V/v chính sách thuế TNDN và VBQPPL năm 2013 của UBND"
+
+
+@pytest.mark.parametrize(("read", "printed", "slip"), [
+    ("CI", "CT", True), ("INDN", "TNDN", True), ("GDDT", "GDĐT", True),
+    ("CS", "CT", False), ("CT", "CT", False), ("CIT", "CT", False), ("II", "TT", False),  # two slips
+])
+def test_one_slip(read, printed, slip):
+    from digitize.text.abbreviations import one_slip
+
+    assert one_slip(read, printed) is slip

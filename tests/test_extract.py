@@ -478,3 +478,19 @@ def test_a_continuation_page_in_a_file_of_its_own_names_its_sender_in_the_closin
     footer(other, y + 100, authority=("KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"), name="Lê Thị Bích Thuận")
     md, _ = run(other.page(1))
     assert md.issuer.value is None
+
+
+@pytest.mark.parametrize(("number", "issuer", "value", "flagged"), [
+    ("2191/CI-CS", "Cục Thuế", "2191/CT-CS", True),  # "CT", Cục Thuế's initials, with its T read as I
+    ("45/SGDDT-VP", "Sở Giáo dục và Đào tạo tỉnh Bắc Giang", "45/SGDĐT-VP", True),
+    ("12/QĐ-UBND", "Ủy ban nhân dân tỉnh Bắc Giang", "12/QĐ-UBND", False),  # the initials are there
+    ("77/KH-CS", "Cục Thuế", "77/KH-CS", False),  # no part one slip from "CT"
+])
+def test_a_symbol_part_one_slip_from_the_issuer_s_initials_is_spelt_as_them(number, issuer, value, flagged):
+    from digitize.document.issuer_symbol import symbol_by_issuer
+    from digitize.document.lines import _Found
+
+    got = symbol_by_issuer(_Found(number, 0.95), _Found(issuer, 0.9))
+    assert got.value == value
+    assert (got.reason is not None and "issuer's initials" in got.reason) is flagged
+    assert (got.conf <= 0.6) is flagged

@@ -298,6 +298,16 @@ def test_pen_digits_read_with_a_slash_are_not_the_symbol():
     assert slot.box[2] == 200  # the slot ends where the printed symbol starts
 
 
+def test_a_symbol_read_apart_from_its_lost_slash_is_the_printed_part():
+    """ "Số: 2/8. CI-CS": the pen's "2191" read with a slash in it, the printed "/CT-CS" read apart without its
+    slash. The printed part is that later word, and the slot runs up to it."""
+    words = [Word(text=t, left=x, top=200, width=w, height=H, conf=c)
+             for t, x, w, c in [("Số:", 30, 60, 90), ("2/8.", 110, 90, 40), ("CI-CS", 250, 110, 85)]]
+    slot = fill.number_slot(words, words, col_right=700)
+    assert slot is not None and slot.printed == "/CI-CS"
+    assert slot.box[2] == 250 and slot.typed == "28"
+
+
 def test_a_date_row_whose_ngay_was_lost_with_the_pen_digits():
     """Tesseract may drop "ngày" with the pen's digits glued to it: the day slot then runs from the place's
     comma to "tháng", and the label's letters read along are not digits."""

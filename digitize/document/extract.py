@@ -30,7 +30,7 @@ from digitize.document.issuer import (
     issuer_from_closing,
     respell_places,
 )
-from digitize.document.issuer_symbol import issuer_by_symbol
+from digitize.document.issuer_symbol import issuer_by_symbol, symbol_by_issuer
 from digitize.document.lines import Line, _Found, build_lines
 from digitize.document.signer import Reocr, _second_look, find_signer
 from digitize.document.skeleton import skeleton
@@ -94,6 +94,7 @@ def extract_metadata(
                                                                   issuer_f, reocr=reocr)
     if issuer_f.value is None:  # no header at all (a continuation page in a file of its own)
         issuer_f = issuer_from_closing(pages_lines) or issuer_f
+    number_f = symbol_by_issuer(number_f, issuer_f)
     summary_f = find_summary(sk, doc_type, number_f.line)
     if summary_f.value:
         summary_f = replace(summary_f, value=respell_places(summary_f.value))

@@ -113,6 +113,10 @@ def slash_x(image: np.ndarray, scale: float, word: Word, *, lang: str, timeout: 
     return None
 
 
+# a symbol read apart from its slash: upper-case parts joined by dashes ("CI-CS", "KH-UBND")
+_SYMBOL_APART = re.compile(r"[A-ZĐ][A-ZĐa-z0-9]{0,9}(?:-[A-ZĐ][A-ZĐa-z0-9]{0,9})+[.,;:]?")
+
+
 def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_right: float,
                 more_words: Callable[[slots.Box], Sequence[Word]] | None = None,
                 find_slash: Callable[[Word], int | None] | None = None) -> NumberSlot | None:
@@ -134,6 +138,16 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
         symbol = next((w for w in sorted(again, key=lambda w: w.left) if "/" in w.text), None)
     typed, open_end = "", False
     sources: list[Word] = []
+    if symbol is not None and not re.search(r"/\s*[^\W\d_]", symbol.text):
+        # "2/8." then "CI-CS": the pen's digits read with a slash in them, the printed symbol apart after them
+        # (its own slash lost): the slot runs on to that word
+        apart = next((w for w in after if w.left > symbol.left and _SYMBOL_APART.fullmatch(w.text)), None)
+        if apart is not None:
+            return NumberSlot((int(start + 0.1 * h), top, int(apart.left), bottom),
+                              re.sub(r"\D", "", "".join(w.text for w in after if w.left < apart.left)),
+                              "/" + apart.text.strip(".,;:"), h, False,
+                              min((w.conf for w in after if w.left < apart.left), default=0.0),
+                              _core(row or [label]), apart.left + apart.width)
     if symbol is not None:
         head, _, tail = symbol.text.partition("/")
         printed = "/" + tail

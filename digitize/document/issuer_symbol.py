@@ -58,3 +58,39 @@ def issuer_by_symbol(issuer: _Found, number: str | None, doc_type_name: str | No
     if is_joint(doc_type_name) and len(bodies) > 1 and issuer.value in bodies:
         return replace(issuer, value=", ".join(bodies), conf=min(issuer.conf, 0.8))
     return issuer
+
+
+_FUNCTION_WORDS = {"va", "cac", "-", "&"}
+
+
+def initials(issuer: str) -> str:
+    """The body's initials, as its symbol abbreviates it ("Cục Thuế" -> "CT", "Sở Giáo dục và Đào tạo tỉnh
+    Bắc Giang" -> "SGDĐT"): its name before the locality, "và" and "các" left out."""
+    from digitize.document.issuer import _split_locality
+
+    head = _split_locality(issuer)[0]
+    return "".join("Đ" if w[0] in "Đđ" else fold(w[0]).upper() for w in head.split()
+                   if fold(w) not in _FUNCTION_WORDS and w[:1].isalpha())
+
+
+def symbol_by_issuer(number: _Found, issuer: _Found) -> _Found:
+    """``number`` with a part of its symbol that is the issuer's initials but for one misread capital ("CI-CS"
+    from Cục Thuế: "CT-CS") spelt as the initials, flagged; unchanged otherwise."""
+    parsed = parse_number(number.value) if number.value and issuer.value else None
+    if parsed is None or parsed.party or not issuer.value:
+        return number
+    mine = initials(issuer.value)
+    if len(mine) < 2 or mine in parsed.symbol:
+        return number
+    from digitize.text.abbreviations import one_slip
+
+    slips = [i for i, part in enumerate(parsed.symbol) if one_slip(part, mine)]
+    if len(slips) != 1:
+        return number
+    i = slips[0]
+    symbol = (*parsed.symbol[:i], mine, *parsed.symbol[i + 1:])
+    value = replace(parsed, symbol=symbol).text
+    why = f"symbol part {parsed.symbol[i]!r} read as {mine!r}, the issuer's initials"
+    reason = f"{number.reason}; {why}" if number.reason else f"number: {why}"
+    return replace(number, value=value, conf=min(number.conf, 0.6), reason=reason)
+

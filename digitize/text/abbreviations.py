@@ -26,6 +26,13 @@ def known() -> frozenset[str]:
     return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
+def one_slip(read: str, printed: str) -> bool:
+    """``read`` is ``printed`` with one letter read for another that Tesseract confuses on capitals ("CI" for
+    "CT")."""
+    return len(read) == len(printed) and sum(a != b for a, b in zip(read, printed, strict=True)) == 1 and any(
+        a != b and b in _CONFUSED.get(a, "") for a, b in zip(read, printed, strict=True))
+
+
 def _variants(read: str) -> set[str]:
     out = set()
     for i, ch in enumerate(read):

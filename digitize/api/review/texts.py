@@ -35,6 +35,8 @@ _FIELD_WHY: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^digits repaired in '(.*)'$"), "đã sửa chữ số đọc nhầm trong “{0}”"),
     (re.compile(r"^type abbreviation '(.*)' read as '(.*)'$"), "chữ viết tắt loại văn bản “{0}” đọc thành “{1}”"),
     (re.compile(r"^agency abbreviation '(.*)' read as '(.*)'$"), "chữ viết tắt cơ quan “{0}” đọc thành “{1}”"),
+    (re.compile(r"^symbol part '(.*)' read as '(.*)', the issuer's initials$"),
+     "phần ký hiệu “{0}” đọc thành “{1}” (chữ viết tắt tên cơ quan ban hành)"),
     (re.compile(r"^'§' in the symbol read as a digit or a letter$"),
      "dấu “§” trong ký hiệu được đọc thành chữ số hoặc chữ"),
     (re.compile(r"^symbol '(.+)' names a document type but the document is a (.+)$"),

@@ -308,6 +308,18 @@ def test_a_symbol_read_apart_from_its_lost_slash_is_the_printed_part():
     assert slot.box[2] == 250 and slot.typed == "28"
 
 
+@pytest.mark.parametrize("slash_at", [None, 205])  # no slash found, or the pen stroke in front of the digits
+def test_the_printed_slash_is_the_one_a_letter_follows(slash_at):
+    """Re-read, the number line gave "/53/UBND-": a pen stroke read as a slash before the pen's digits. The
+    printed symbol starts at the slash a letter follows; the slot holds the digits before it."""
+    words = [Word(text=t, left=x, top=200, width=w, height=H, conf=c)
+             for t, x, w, c in [("Số:", 30, 60, 90), ("/53/UBND-", 200, 270, 30)]]
+    slot = fill.number_slot(words, words, col_right=700, find_slash=lambda w: slash_at)
+    assert slot is not None and slot.printed == "/UBND-" and slot.typed == "53"
+    if slash_at is not None:  # placed by the characters' share: 3 of 9 across the word
+        assert slot.box[2] == 200 + round(270 * 3 / 9)
+
+
 def test_a_date_row_whose_ngay_was_lost_with_the_pen_digits():
     """Tesseract may drop "ngày" with the pen's digits glued to it: the day slot then runs from the place's
     comma to "tháng", and the label's letters read along are not digits."""

@@ -90,7 +90,8 @@ class NumberSlot:
 
 
 def slash_x(image: np.ndarray, scale: float, word: Word, *, lang: str, timeout: float) -> int | None:
-    """x (page pixels) where the first "/" of a word glued to its digits ("4/QĐ-UBND") starts, from
+    """x (page pixels) where the "/" of a word glued to its digits ("4/QĐ-UBND") starts (the first a letter
+    follows, else the first), from
     Tesseract's character boxes of the word's crop (read with the run's ``lang`` and ``timeout``); None
     when no slash is found."""
     import pytesseract
@@ -106,10 +107,12 @@ def slash_x(image: np.ndarray, scale: float, word: Word, *, lang: str, timeout: 
     except (pytesseract.TesseractError, RuntimeError) as e:
         log.warning("character boxes of the number not read: %s", e)
         return None
-    for row in boxes.splitlines():
-        parts = row.split(" ")
-        if len(parts) >= 5 and parts[0] == "/":
-            return round((left + int(parts[1])) / scale)
+    chars = [(parts[0], int(parts[1])) for row in boxes.splitlines() if len(parts := row.split(" ")) >= 5]
+    slashes = [i for i, (ch, _x) in enumerate(chars) if ch == "/"]
+    # the printed symbol's slash is the one a letter follows ("/53/UBND-": a pen stroke read as a slash first)
+    before_letter = [i for i in slashes if i + 1 < len(chars) and chars[i + 1][0].isalpha()]
+    if before_letter or slashes:
+        return round((left + chars[(before_letter or slashes)[0]][1]) / scale)
     return None
 
 
@@ -149,10 +152,15 @@ def number_slot(line_words: Sequence[Word], page_words: Sequence[Word], col_righ
                               min((w.conf for w in after if w.left < apart.left), default=0.0),
                               _core(row or [label]), apart.left + apart.width)
     if symbol is not None:
-        head, _, tail = symbol.text.partition("/")
+        at = re.search(r"/(?=\s*[^\W\d_])", symbol.text)  # the slash a letter follows: "/53/UBND-"
+        head, tail = (symbol.text[:at.start()], symbol.text[at.end():]) if at else symbol.text.partition("/")[::2]
         printed = "/" + tail
         if head.strip():  # digits glued before "/": the printed part starts at the slash
             x = find_slash(symbol) if find_slash is not None else None
+            if x is not None and x <= max(start, symbol.left) + 0.5 * h and len(head) > 1:
+                # the slash found is a pen stroke in front of the digits ("/53/UBND-"): the printed slash is
+                # where the word's characters put it
+                x = symbol.left + round(symbol.width * len(head) / len(symbol.text))
             end, typed, open_end = (symbol.left + symbol.width, head, True) if x is None else (x, head, False)
             sources.append(symbol)
         else:

@@ -90,10 +90,9 @@ class NumberSlot:
 
 
 def slash_x(image: np.ndarray, scale: float, word: Word, *, lang: str, timeout: float) -> int | None:
-    """x (page pixels) where the "/" of a word glued to its digits ("4/QĐ-UBND") starts (the first a letter
-    follows, else the first), from
-    Tesseract's character boxes of the word's crop (read with the run's ``lang`` and ``timeout``); None
-    when no slash is found."""
+    """x (page pixels) where the "/" of a word glued to its digits ("4/QĐ-UBND") starts: the first slash a
+    letter follows, else the first, from Tesseract's character boxes of the word's crop (read with the run's
+    ``lang`` and ``timeout``); None when no slash is found."""
     import pytesseract
 
     pad = max(2, word.height // 4)

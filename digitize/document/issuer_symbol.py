@@ -93,4 +93,3 @@ def symbol_by_issuer(number: _Found, issuer: _Found) -> _Found:
     why = f"symbol part {parsed.symbol[i]!r} read as {mine!r}, the issuer's initials"
     reason = f"{number.reason}; {why}" if number.reason else f"number: {why}"
     return replace(number, value=value, conf=min(number.conf, 0.6), reason=reason)
-

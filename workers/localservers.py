@@ -347,6 +347,10 @@ class SeaweedS3(Service):
             f"-s3.port={p['s3']}", f"-s3.port.grpc={p['s3_grpc']}",
             f"-admin.port={p['admin']}", f"-admin.port.grpc={p['admin_grpc']}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
+            # every bucket is a collection that grows volumes of its own; left to itself `weed mini` sizes the
+            # count by the disk's free space, and on a fuller disk a run's later buckets got "InternalError"
+            # on every write. Small volumes (sparse files: nothing is reserved), and many of them.
+            "-master.volumeSizeLimitMB=64", "-volume.max=1000",
             "-master.telemetry=false", "-s3.autoCreateBucket=false", f"-s3.config={self.config_path}",
             f"-filer.localSocket={self.workdir / 'filer.sock'}", f"-s3.localSocket={self.workdir / 's3.sock'}",
         ]

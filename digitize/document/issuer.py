@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from digitize.document.fields import _is_stamp, _is_vv, _label_rest
-from digitize.document.lines import Line, _Found, _words_conf
+from digitize.document.lines import RECIPIENTS, Line, _Found, _words_conf
 from digitize.document.skeleton import Skeleton
 from digitize.text.vntext import (
     canonical,
@@ -323,7 +323,7 @@ def issuer_from_closing(pages_lines: Sequence[Sequence[Line]]) -> _Found | None:
     trưởng các đơn vị …"): a continuation page scanned into a file of its own has no issuer block, but its
     last paragraph before "Nơi nhận:" says who writes. Flagged; None when no line reads so."""
     for lines in reversed(pages_lines):
-        end = next((i for i, ln in enumerate(lines) if ln.fold.startswith(("noi nhan", "nai nhan"))), len(lines))
+        end = next((i for i, ln in enumerate(lines) if ln.fold.startswith(RECIPIENTS)), len(lines))
         for ln in reversed(lines[:end]):
             head = _starts_with(ln.fold.lstrip("-_.,'\" "), _ORG_HEADS)
             m = _CLOSING_VERB.search(ln.fold)

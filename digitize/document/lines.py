@@ -67,6 +67,9 @@ class Line:
         return fold(self.text)
 
 
+# "Nơi nhận:" (also read "Nai nhận") folded: the recipients' list that ends a document's own pages
+RECIPIENTS = ("noi nhan", "nai nhan")
+
 TALL = 2.5  # a "word" this many text heights tall ...
 TALL_CONF = 60.0  # ... read with less confidence than this is a mark, not text
 

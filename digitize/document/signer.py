@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from digitize.document.issuer import _ORG_HEADS, _UNITS, _starts_with
-from digitize.document.lines import Line, _Found, build_lines
+from digitize.document.lines import RECIPIENTS, Line, _Found, build_lines
 from digitize.models import PageResult, Word
 from digitize.text.vntext import (
     SURNAMES,
@@ -159,8 +159,7 @@ def find_signer(pages_lines: Sequence[Sequence[Line]]) -> tuple[_Found, _Found]:
 def _page_order(pages_lines: Sequence[Sequence[Line]]) -> list[int]:
     """The order the pages are searched for the signature block: the page that carries "Nơi nhận:" (the
     end of the document itself) first, then from the last page back (annexes may follow the signature)."""
-    ends = [i for i, lines in enumerate(pages_lines) if any(ln.fold.startswith(("noi nhan", "nai nhan"))
-                                                            for ln in lines)]
+    ends = [i for i, lines in enumerate(pages_lines) if any(ln.fold.startswith(RECIPIENTS) for ln in lines)]
     order = list(range(len(pages_lines) - 1, -1, -1))
     if ends:
         order.remove(ends[-1])
@@ -174,7 +173,7 @@ def _name_quality(found: _Found) -> tuple[bool, float]:
 
 def _name_without_block(lines: Sequence[Line], right: Sequence[Line]) -> Line | None:
     """The signer's name when the position lines were lost: lowest name-like line in the footer."""
-    recipients = next((ln for ln in lines if ln.fold.startswith(("noi nhan", "nai nhan", "noi nhgn"))), None)
+    recipients = next((ln for ln in lines if ln.fold.startswith((*RECIPIENTS, "noi nhgn"))), None)
     floor = recipients.top - 2 * recipients.height if recipients else 0.55 * (lines[0].page_height if lines else 0)
     names = [ln for ln in right if ln.top > floor and _looks_like_name(ln)]
     if not names:
@@ -210,7 +209,7 @@ def signer_region(lines: Sequence[Line]) -> Box | None:
     width, height = lines[0].page_width, lines[0].page_height
     right = [ln for ln in lines if ln.cx > 0.5 * width and ln.left > 0.35 * width]
     anchors = [ln for ln in right if _is_position_line(ln)]
-    anchors += [ln for ln in lines if ln.fold.startswith(("noi nhan", "nai nhan"))]
+    anchors += [ln for ln in lines if ln.fold.startswith(RECIPIENTS)]
     if anchors:
         top = min(ln.top for ln in anchors) - 10
     else:  # the whole block was lost under the seal and signature: look below the last line read
